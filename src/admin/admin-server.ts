@@ -1,0 +1,153 @@
+/**
+ * The admin API, on its own listener: read the state and history, change weights, flip,
+ * roll back, and expose health and metrics. Every body and query is validated by a JSON
+ * schema; every failure answers `{ error, message }` with a code from src/errors.ts; writes
+ * honour If-Match and run as compare-and-set through the switchboard, so none is half-applied.
+ */
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { Config } from '../config/config-types.js'
+import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
+import type { Metrics } from '../metrics/metrics.js'
+import { flipTo, rollback, setWeights, type ChangeMeta } from '../routing/routing-state.js'
+import { parseWeights } from '../routing/weights.js'
+import type { Switchboard, Transition } from '../state/switchboard.js'
+import { createAuthenticator, type Principal } from './auth.js'
+import { flipBody, historyQuery, putWeightsBody, rollbackBody } from './schemas.js'
+import { historyView, stateView } from './state-view.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The authenticated caller of an admin request. */
+    principal: Principal | null
+  }
+}
+
+/** What the admin API needs. */
+export interface AdminDeps {
+  readonly config: Config
+  readonly switchboard: Switchboard
+  readonly metrics: Metrics
+  readonly logger: FastifyBaseLogger
+  /** Whether this instance is ready to serve (started, store reachable). */
+  readonly ready: () => { ready: boolean, detail: string }
+  /** The clock, for change timestamps. */
+  readonly now?: () => Date
+}
+
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
+
+function sendError (reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
+  return reply.code(ERRORS[code].status).send(errorBody(code, message))
+}
+
+/** Parses If-Match: `"12"`, `W/"12"`, `12` or `*`. Undefined when absent or `*`; NaN when malformed. */
+export function parseIfMatch (header: string | undefined): number | undefined {
+  if (header === undefined || header.trim() === '*') return undefined
+  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header)
+  return m === null ? Number.NaN : Number(m[1])
+}
+
+/** Builds (does not listen) the admin server. */
+export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstance> {
+  const { config, switchboard, metrics } = deps
+  const now = deps.now ?? (() => new Date())
+  const authenticate = createAuthenticator(config.admin.tokens)
+  const server = Fastify({
+    loggerInstance: deps.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.admin.bodyLimit,
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } }
+  })
+  server.decorateRequest('principal', null)
+
+  server.addHook('onRequest', async (request, reply) => {
+    const path = request.url.split('?', 1)[0] as string
+    if (OPEN_ROUTES.has(path)) return
+    const write = request.method !== 'GET' && request.method !== 'HEAD'
+    const outcome = authenticate(request.headers.authorization, write)
+    if (!outcome.ok) {
+      if (outcome.code !== 'SWY_ERR_AUTH_FORBIDDEN') void reply.header('www-authenticate', 'Bearer realm="switchyard"')
+      return sendError(reply, outcome.code)
+    }
+    request.principal = outcome.principal
+  })
+
+  server.setNotFoundHandler((request, reply) => sendError(reply, 'SWY_ERR_ADMIN_NOT_FOUND', `no admin route ${request.method} ${request.url.split('?', 1)[0] ?? ''}`))
+
+  server.setErrorHandler((error: Error & { statusCode?: number, code?: string, validation?: unknown, validationContext?: string }, request, reply) => {
+    if (error.validation !== undefined) {
+      return sendError(reply, error.validationContext === 'querystring' ? 'SWY_ERR_ADMIN_INVALID_QUERY' : 'SWY_ERR_ADMIN_INVALID_BODY', error.message)
+    }
+    switch (error.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+        return sendError(reply, 'SWY_ERR_ADMIN_BODY_TOO_LARGE', `the request body is larger than ${config.admin.bodyLimit} bytes (admin.bodyLimit)`)
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return sendError(reply, 'SWY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json')
+      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+        return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', 'the request body is empty; send a JSON object')
+      case 'FST_ERR_CTP_INVALID_JSON_BODY':
+        return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', `the request body is not valid JSON: ${error.message}`)
+    }
+    if (error.name === 'SyntaxError' || (error.statusCode === 400)) {
+      return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', `the request body is not valid JSON: ${error.message}`)
+    }
+    if ((error as { code?: string }).code === 'SWY_ERR_STORE_UNAVAILABLE') {
+      return sendError(reply, 'SWY_ERR_STORE_UNAVAILABLE', error.message)
+    }
+    request.log.error({ err: error }, 'admin request failed')
+    return sendError(reply, 'SWY_ERR_INTERNAL')
+  })
+
+  function current (reply: FastifyReply): Record<string, unknown> {
+    const state = switchboard.state
+    void reply.header('etag', `"${state.version}"`)
+    return stateView(state, switchboard.store.kind)
+  }
+
+  async function write (request: FastifyRequest, reply: FastifyReply, transition: Transition, reason: string | undefined): Promise<unknown> {
+    const expected = parseIfMatch(request.headers['if-match'])
+    if (Number.isNaN(expected)) return sendError(reply, 'SWY_ERR_ADMIN_INVALID_IF_MATCH')
+    const meta: ChangeMeta = { changedBy: request.principal?.name ?? 'unknown', reason: reason ?? '', at: now().toISOString() }
+    const outcome = await switchboard.change(transition, meta, expected)
+    if (!outcome.ok) return sendError(reply, outcome.error.code, outcome.error.message)
+    void reply.header('x-switchyard-changed', String(outcome.value.changed))
+    return current(reply)
+  }
+
+  server.get('/state', async (_request, reply) => current(reply))
+
+  server.put<{ Body: { weights: Record<string, number>, reason?: string } }>('/weights', { schema: { body: putWeightsBody } }, async (request, reply) => {
+    const parsed = parseWeights(switchboard.state.colors, request.body.weights)
+    if (!parsed.ok) return sendError(reply, `SWY_ERR_${parsed.error.code}`, parsed.error.message)
+    return write(request, reply, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta) }), request.body.reason)
+  })
+
+  server.post<{ Body: { to: string, reason?: string } }>('/flip', { schema: { body: flipBody } }, async (request, reply) =>
+    write(request, reply, (s, meta) => flipTo(s, request.body.to, meta), request.body.reason))
+
+  server.post<{ Body: { reason?: string } | null }>('/rollback', { schema: { body: rollbackBody } }, async (request, reply) =>
+    write(request, reply, (s, meta) => rollback(s, meta), request.body?.reason))
+
+  server.get<{ Querystring: { limit?: string } }>('/history', { schema: { querystring: historyQuery } }, async (request) => {
+    const limit = request.query.limit === undefined ? 50 : Number(request.query.limit)
+    const entries = await switchboard.store.history(limit)
+    const colors = switchboard.state.colors
+    return { entries: entries.map((e) => historyView(colors, e)) }
+  })
+
+  server.get('/healthz', async () => ({ status: 'ok' }))
+
+  server.get('/readyz', async (_request, reply) => {
+    const r = deps.ready()
+    void reply.code(r.ready ? 200 : 503)
+    return { status: r.ready ? 'ready' : 'not ready', detail: r.detail, version: switchboard.state.version }
+  })
+
+  server.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType)
+    return await metrics.registry.metrics()
+  })
+
+  return server
+}

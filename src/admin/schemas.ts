@@ -1,0 +1,44 @@
+/**
+ * JSON Schemas of the admin API's bodies and query strings. fastify validates every route
+ * with them (no coercion, no silent removal of unknown fields); the semantic checks that a
+ * schema cannot make (weights summing to 100, two decimals, known colors) are the routing
+ * core's, so their errors carry specific codes.
+ */
+
+const reason = { type: 'string', maxLength: 500 } as const
+
+/** PUT /weights */
+export const putWeightsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['weights'],
+  properties: {
+    weights: { type: 'object', minProperties: 1, maxProperties: 16, additionalProperties: { type: 'number' } },
+    reason
+  }
+} as const
+
+/** POST /flip */
+export const flipBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['to'],
+  properties: {
+    to: { type: 'string', minLength: 1, maxLength: 32 },
+    reason
+  }
+} as const
+
+/** POST /rollback (the body is optional). */
+export const rollbackBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { reason }
+} as const
+
+/** GET /history (query strings are not coerced: limit is a string of 1..1000). */
+export const historyQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' } }
+} as const

@@ -1,0 +1,39 @@
+/**
+ * How the routing state and history look at the API: weights as percentages in color
+ * order, never basis points, and nothing secret (the store's secret is not in the state).
+ */
+import type { HistoryEntry, RoutingSettings, RoutingState } from '../routing/routing-state.js'
+import { weightsToPercent } from '../routing/weights.js'
+
+function settingsView (colors: readonly string[], s: RoutingSettings): Record<string, unknown> {
+  return { version: s.version, weights: weightsToPercent(colors, s.weights), switchPolicy: s.switchPolicy }
+}
+
+/** The body of GET /state and of every write's answer. */
+export function stateView (state: RoutingState, storeKind: string): Record<string, unknown> {
+  return {
+    version: state.version,
+    colors: state.colors,
+    weights: weightsToPercent(state.colors, state.weights),
+    switchPolicy: state.switchPolicy,
+    previous: state.previous === null ? null : settingsView(state.colors, state.previous),
+    kind: state.kind,
+    changedBy: state.changedBy,
+    reason: state.reason,
+    changedAt: state.changedAt,
+    store: storeKind
+  }
+}
+
+/** One history entry at the API. */
+export function historyView (colors: readonly string[], e: HistoryEntry): Record<string, unknown> {
+  return {
+    version: e.version,
+    kind: e.kind,
+    changedBy: e.changedBy,
+    reason: e.reason,
+    changedAt: e.changedAt,
+    before: e.before === null ? null : settingsView(colors, e.before),
+    after: settingsView(colors, e.after)
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Composition: wires config, store, switchboard, metrics, the data path and the admin API
+ * into one running switchyard, and shuts it down in order (stop taking admin writes, drain
+ * in-flight proxied requests, close upstream pools, close the store).
+ */
+import { pino, type Logger } from 'pino'
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { buildAdminServer } from './admin/admin-server.js'
+import type { LoadedConfig } from './config/load-config.js'
+import type { StoreConfig } from './config/config-types.js'
+import { Metrics } from './metrics/metrics.js'
+import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
+import { weightsToPercent } from './routing/weights.js'
+import { FileStore } from './state/file-store.js'
+import { MemoryStore } from './state/memory-store.js'
+import type { Store } from './state/store.js'
+import { Switchboard } from './state/switchboard.js'
+
+/** Options beyond the config file. */
+export interface StartOptions {
+  /** A logger to use instead of one built from config.log. */
+  readonly logger?: Logger
+  /** A store to use instead of the configured one (tests). */
+  readonly store?: Store
+  /** Listen ports to use instead of the configured ones (tests pass 0). */
+  readonly proxyPort?: number
+  readonly adminPort?: number
+}
+
+/** A running switchyard. */
+export interface Running {
+  readonly proxyUrl: string
+  readonly adminUrl: string
+  readonly switchboard: Switchboard
+  readonly metrics: Metrics
+  readonly dataPath: DataPath
+  readonly admin: FastifyInstance
+  /** Drains and stops everything; resolves when all is closed. */
+  close (): Promise<void>
+}
+
+/** Creates the store a config names. */
+export function createStore (config: StoreConfig): Store {
+  switch (config.kind) {
+    case 'file': return new FileStore(config.path)
+    case 'memory': return new MemoryStore()
+  }
+}
+
+function urlOf (server: FastifyInstance): string {
+  const address = server.server.address()
+  if (address === null || typeof address === 'string') return String(address)
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  return `http://${host}:${address.port}`
+}
+
+/** Starts switchyard on a validated config. */
+export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions = {}): Promise<Running> {
+  const { config, colors } = loaded
+  const logger = opts.logger ?? pino({ level: config.log.level, name: 'switchyard' })
+  const flogger = logger as unknown as FastifyBaseLogger
+  const store = opts.store ?? createStore(config.store)
+  const metrics = new Metrics(colors)
+  const switchboard = new Switchboard(store, colors, loaded.initialWeights)
+  await switchboard.start(new Date())
+  metrics.storeUp(store.kind, true)
+  const secret = await store.secret()
+
+  const dataPath = await buildDataPath({ config, colors, secret, metrics, logger: flogger })
+  switchboard.onApply((state, before) => {
+    dataPath.apply(state)
+    metrics.stateApplied(state, before !== null)
+    if (before !== null) {
+      // The audit line: who, why, before → after. Never a token, secret or cookie value.
+      logger.info({
+        audit: {
+          version: state.version,
+          kind: state.kind,
+          changedBy: state.changedBy,
+          reason: state.reason,
+          before: { version: before.version, weights: weightsToPercent(colors, before.weights) },
+          after: { version: state.version, weights: weightsToPercent(colors, state.weights) }
+        }
+      }, 'routing state changed')
+    }
+  })
+
+  let closing = false
+  const admin = await buildAdminServer({
+    config,
+    switchboard,
+    metrics,
+    logger: flogger,
+    ready: () => closing ? { ready: false, detail: 'shutting down' } : { ready: true, detail: `routing by version ${switchboard.state.version} from the ${store.kind} store` }
+  })
+
+  await dataPath.server.listen({ host: config.listen.host, port: opts.proxyPort ?? config.listen.port })
+  try {
+    await admin.listen({ host: config.admin.listen.host, port: opts.adminPort ?? config.admin.listen.port })
+  } catch (e) {
+    await dataPath.server.close()
+    throw e
+  }
+  const proxyUrl = urlOf(dataPath.server)
+  const adminUrl = urlOf(admin)
+  const state = switchboard.state
+  logger.info({ proxy: proxyUrl, admin: adminUrl, version: state.version, weights: weightsToPercent(colors, state.weights), store: store.kind }, 'switchyard started')
+
+  return {
+    proxyUrl,
+    adminUrl,
+    switchboard,
+    metrics,
+    dataPath,
+    admin,
+    async close () {
+      if (closing) return
+      closing = true
+      await admin.close()
+      await dataPath.server.close()
+      await dataPath.closeUpstreams()
+      switchboard.stop()
+      await store.close()
+    }
+  }
+}

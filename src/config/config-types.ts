@@ -1,0 +1,64 @@
+/**
+ * The validated configuration, after defaults (config/switchyard.schema.json) and
+ * `${ENV}` substitution. Every field here is present: the schema fills defaults.
+ */
+
+/** A host and port to listen on. */
+export interface Listen {
+  readonly host: string
+  readonly port: number
+}
+
+/** An admin bearer token: a name (recorded as changedBy) and a role. */
+export interface AdminToken {
+  readonly name: string
+  readonly token: string
+  readonly role: 'read' | 'write'
+}
+
+/** Where the routing state lives. */
+export type StoreConfig =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'memory' }
+
+/** The whole configuration. */
+export interface Config {
+  readonly listen: Listen
+  readonly admin: {
+    readonly listen: Listen
+    readonly tokens: readonly AdminToken[]
+    readonly bodyLimit: number
+  }
+  readonly colors: Readonly<Record<string, { readonly targets: readonly string[] }>>
+  readonly initial: { readonly weights?: Readonly<Record<string, number>> }
+  readonly sticky: {
+    readonly mode: 'cookie' | 'header' | 'none'
+    readonly cookie: string
+    readonly header: string
+    readonly ttlSeconds: number
+    readonly secure: boolean
+    readonly sameSite: 'Lax' | 'Strict' | 'None'
+    readonly salt?: string
+  }
+  readonly overrides: {
+    readonly enabled: boolean
+    readonly header: string
+    readonly secret?: string
+  }
+  readonly store: StoreConfig
+  readonly upstream: {
+    readonly connectTimeoutMs: number
+    readonly responseTimeoutMs: number
+    readonly bodyTimeoutMs: number
+    readonly connections: number
+    readonly keepAliveTimeoutMs: number
+    readonly rejectUnauthorized: boolean
+  }
+  readonly proxy: {
+    readonly bodyLimit: number
+    readonly trustForwarded: boolean
+    readonly websocket: boolean
+  }
+  readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
+  readonly shutdown: { readonly graceSeconds: number }
+}

@@ -1,0 +1,132 @@
+/**
+ * Loads the configuration: YAML or JSON, `${ENV}` / `${ENV:-default}` substitution in every
+ * string, JSON Schema validation with defaults (config/switchyard.schema.json), then the
+ * checks a schema cannot express. Every problem is collected, so a bad file stops the start
+ * with the full list, not the first error.
+ */
+import { readFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { Ajv } from 'ajv'
+import { parse as parseYaml } from 'yaml'
+import { SwitchyardError } from '../errors.js'
+import { parseWeights, type BasisPoints } from '../routing/weights.js'
+import type { Config } from './config-types.js'
+
+/** The JSON Schema of the configuration (also shipped for editors in config/). */
+export const CONFIG_SCHEMA: Record<string, unknown> = JSON.parse(readFileSync(new URL('../../config/switchyard.schema.json', import.meta.url), 'utf8'))
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, discriminator: true, strict: true, allowUnionTypes: true })
+const validate = ajv.compile(CONFIG_SCHEMA)
+
+/** A configuration that passed every check, with its compiled initial weights. */
+export interface LoadedConfig {
+  readonly config: Config
+  readonly colors: readonly string[]
+  readonly initialWeights: BasisPoints
+}
+
+/** The embedded defaults: what `switchyard demo` runs on (DESIGN.md's sample, minus tokens). */
+export function defaultConfigInput (): Record<string, unknown> {
+  return {
+    listen: { host: '127.0.0.1', port: 8080 },
+    admin: { listen: { host: '127.0.0.1', port: 9090 } },
+    colors: {
+      blue: { targets: ['http://127.0.0.1:3001'] },
+      green: { targets: ['http://127.0.0.1:3002'] }
+    },
+    initial: { weights: { blue: 100, green: 0 } },
+    sticky: { mode: 'cookie', cookie: 'swy', ttlSeconds: 86400 },
+    store: { kind: 'file', path: './data/state.json' }
+  }
+}
+
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g
+
+function substitute (value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(ENV_REF, (_m, name: string, fallback: string | undefined) => {
+      const v = env[name]
+      if (v !== undefined && v !== '') return v
+      if (fallback !== undefined) return fallback
+      problems.push(`${path}: references \${${name}}, which is not set in the environment`)
+      return ''
+    })
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, env, `${path}[${i}]`, problems))
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = substitute(v, env, path === '' ? k : `${path}.${k}`, problems)
+    return out
+  }
+  return value
+}
+
+/** True for addresses that only this machine can reach. */
+export function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+/** Validates raw (parsed) configuration input; throws SWY_ERR_CONFIG_INVALID listing every problem. */
+export function validateConfig (input: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): LoadedConfig {
+  const problems: string[] = []
+  const substituted = substitute(input ?? {}, env, '', problems)
+  if (!validate(substituted)) {
+    for (const e of validate.errors ?? []) {
+      const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).replaceAll('/', '.')
+      const extra = e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : e.keyword === 'enum' ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''
+      problems.push(`${where}: ${e.message ?? 'is invalid'}${extra}`)
+    }
+  }
+  if (problems.length > 0) throw configError(source, problems)
+  const config = substituted as Config
+  const colors = Object.keys(config.colors)
+  for (const [color, { targets }] of Object.entries(config.colors)) {
+    targets.forEach((t, i) => {
+      let url: URL
+      try { url = new URL(t) } catch { problems.push(`colors.${color}.targets[${i}]: "${t}" is not a URL`); return }
+      if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '') {
+        problems.push(`colors.${color}.targets[${i}]: "${t}" must be an origin (scheme, host and port only)`)
+      }
+    })
+  }
+  const initial = config.initial.weights ?? { [colors[0] as string]: 100 }
+  const weights = parseWeights(colors, initial)
+  if (!weights.ok) problems.push(`initial.weights: ${weights.error.message}`)
+  const names = new Set<string>()
+  const secrets = new Set<string>()
+  config.admin.tokens.forEach((t, i) => {
+    if (names.has(t.name)) problems.push(`admin.tokens[${i}]: duplicate name "${t.name}"`)
+    if (secrets.has(t.token)) problems.push(`admin.tokens[${i}]: the same token is configured twice`)
+    names.add(t.name)
+    secrets.add(t.token)
+  })
+  if (!isLoopback(config.admin.listen.host) && config.admin.tokens.length === 0) {
+    problems.push(`admin.listen.host: the admin API listens on ${config.admin.listen.host}, which is not loopback, and no admin.tokens are configured; add a token or bind it to 127.0.0.1`)
+  }
+  if (config.overrides.secret !== undefined && !config.overrides.enabled) {
+    problems.push('overrides.secret: is set but overrides.enabled is false')
+  }
+  if (problems.length > 0 || !weights.ok) throw configError(source, problems)
+  return { config, colors, initialWeights: weights.value }
+}
+
+function configError (source: string, problems: readonly string[]): SwitchyardError {
+  return new SwitchyardError('SWY_ERR_CONFIG_INVALID', `${source} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+}
+
+/** Reads, parses and validates a config file (YAML, or JSON by its .json extension). */
+export async function loadConfigFile (path: string, env: NodeJS.ProcessEnv = process.env): Promise<LoadedConfig> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (e) {
+    throw new SwitchyardError('SWY_ERR_CONFIG_INVALID', `cannot read config ${path}: ${(e as Error).message}`)
+  }
+  let parsed: unknown
+  try {
+    parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
+  } catch (e) {
+    throw new SwitchyardError('SWY_ERR_CONFIG_INVALID', `config ${path} cannot be parsed: ${(e as Error).message}`)
+  }
+  return validateConfig(parsed, env, path)
+}

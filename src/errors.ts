@@ -1,0 +1,71 @@
+/**
+ * Every error switchyard reports, in one table: a stable code (the API operators script
+ * against), an HTTP status and a message. Edges (admin routes, the proxy, config loading)
+ * turn failures into these; test/errors.test.ts keeps this table and docs/errors.md in step.
+ */
+
+/** One row of the error table. */
+export interface ErrorDef {
+  readonly status: number
+  readonly message: string
+}
+
+/** The error table. Codes are API: extend, never rename. */
+export const ERRORS = {
+  SWY_ERR_ADMIN_INVALID_BODY: { status: 400, message: 'the request body is not valid' },
+  SWY_ERR_ADMIN_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than the limit' },
+  SWY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the request body must be JSON' },
+  SWY_ERR_ADMIN_INVALID_IF_MATCH: { status: 400, message: 'If-Match must be a quoted state version, e.g. "12"' },
+  SWY_ERR_ADMIN_INVALID_QUERY: { status: 400, message: 'the query string is not valid' },
+  SWY_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no such admin route' },
+  SWY_ERR_AUTH_MISSING_TOKEN: { status: 401, message: 'a bearer token is required' },
+  SWY_ERR_AUTH_INVALID_TOKEN: { status: 401, message: 'the bearer token is not valid' },
+  SWY_ERR_AUTH_FORBIDDEN: { status: 403, message: 'this token may not make changes' },
+  SWY_ERR_WEIGHTS_SUM: { status: 400, message: 'weights must sum to 100' },
+  SWY_ERR_WEIGHTS_PRECISION: { status: 400, message: 'weights take at most two decimals' },
+  SWY_ERR_WEIGHTS_RANGE: { status: 400, message: 'a weight must be from 0 to 100' },
+  SWY_ERR_UNKNOWN_COLOR: { status: 400, message: 'no such color' },
+  SWY_ERR_NOTHING_TO_ROLL_BACK: { status: 409, message: 'there is no earlier state to roll back to' },
+  SWY_ERR_STATE_VERSION_CONFLICT: { status: 412, message: 'the state changed since the version given in If-Match' },
+  SWY_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the state store is unreachable; routing continues on the last state' },
+  SWY_ERR_INTERNAL: { status: 500, message: 'internal error' },
+  SWY_ERR_NO_HEALTHY_UPSTREAM: { status: 503, message: 'no upstream can serve this request' },
+  SWY_ERR_UPSTREAM_UNREACHABLE: { status: 502, message: 'the upstream could not be reached' },
+  SWY_ERR_UPSTREAM_RESET: { status: 502, message: 'the upstream closed the connection' },
+  SWY_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, message: 'the upstream sent an invalid response' },
+  SWY_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'the upstream did not answer in time' },
+  SWY_ERR_CONFIG_INVALID: { status: 500, message: 'the configuration is not valid' },
+  SWY_ERR_STORE_CORRUPT: { status: 500, message: 'the stored state cannot be read' }
+} as const satisfies Record<string, ErrorDef>
+
+/** A stable error code. */
+export type ErrorCode = keyof typeof ERRORS
+
+/** The JSON body of every error response. */
+export interface ErrorBody {
+  readonly error: ErrorCode
+  readonly message: string
+}
+
+/** An error carrying a code from the table; thrown only at the edges. */
+export class SwitchyardError extends Error {
+  readonly code: ErrorCode
+  readonly statusCode: number
+
+  constructor (code: ErrorCode, message?: string) {
+    super(message ?? ERRORS[code].message)
+    this.name = 'SwitchyardError'
+    this.code = code
+    this.statusCode = ERRORS[code].status
+  }
+
+  /** The response body for this error. */
+  toBody (): ErrorBody {
+    return { error: this.code, message: this.message }
+  }
+}
+
+/** The body for a code, with an optional specific message. */
+export function errorBody (code: ErrorCode, message?: string): ErrorBody {
+  return { error: code, message: message ?? ERRORS[code].message }
+}

@@ -1,0 +1,94 @@
+/**
+ * Prometheus metrics (prom-client), one registry per running switchyard. Every label value
+ * comes from a fixed set (configured colors, decision reasons, status classes, error kinds),
+ * never from a request, so cardinality is bounded. The per-request counters are bound to
+ * their label children once, at start: the data path increments a child found by index.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { REASONS } from '../routing/types.js'
+import type { ChangeKind, RoutingState } from '../routing/routing-state.js'
+
+/** Status classes, by `statusCode / 100 | 0` - 1. */
+export const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
+
+/** Kinds of upstream failure. */
+export const UPSTREAM_ERROR_KINDS = ['connect', 'timeout', 'reset', 'bad_response', '5xx'] as const
+/** One upstream failure kind. */
+export type UpstreamErrorKind = typeof UPSTREAM_ERROR_KINDS[number]
+
+const SWITCH_KINDS: readonly ChangeKind[] = ['weights', 'flip', 'rollback']
+
+/** Label value for requests that no color served. */
+export const NO_COLOR = 'none'
+
+/** Request-duration buckets from 1 ms to 10 s. */
+export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+interface IncChild { inc: (value?: number) => void }
+interface ObserveChild { observe: (value: number) => void }
+
+/** The metrics of one switchyard, with pre-bound children for the data path. */
+export class Metrics {
+  readonly registry = new Registry()
+  readonly #colors: readonly string[]
+  /** requests[((color * REASONS) + reason) * CODE_CLASSES + class]; color = colors.length is NO_COLOR. */
+  readonly #requests: IncChild[] = []
+  readonly #durations: ObserveChild[] = []
+  readonly #upstreamErrors: IncChild[] = []
+  readonly #weight: Gauge
+  readonly #version: Gauge
+  readonly #switches: Counter
+  readonly #lastChange: Gauge
+  readonly #storeUp: Gauge
+
+  constructor (colors: readonly string[], opts: { defaultMetrics?: boolean } = {}) {
+    this.#colors = colors
+    const registers = [this.registry]
+    const requests = new Counter({ name: 'switchyard_requests_total', help: 'Proxied requests by serving color, status class and decision reason', labelNames: ['color', 'code_class', 'reason'], registers })
+    const durations = new Histogram({ name: 'switchyard_request_duration_seconds', help: 'Time from request to response end, by serving color', labelNames: ['color'], buckets: DURATION_BUCKETS, registers })
+    const upstreamErrors = new Counter({ name: 'switchyard_upstream_errors_total', help: 'Upstream failures by color and kind', labelNames: ['color', 'kind'], registers })
+    this.#weight = new Gauge({ name: 'switchyard_weight', help: 'Current weight per color, in percent', labelNames: ['color'], registers })
+    this.#version = new Gauge({ name: 'switchyard_state_version', help: 'Version of the routing state this instance routes by', registers })
+    this.#switches = new Counter({ name: 'switchyard_switches_total', help: 'Routing changes applied, by kind', labelNames: ['kind'], registers })
+    this.#lastChange = new Gauge({ name: 'switchyard_last_change_timestamp_seconds', help: 'When the routing state this instance routes by was changed', registers })
+    this.#storeUp = new Gauge({ name: 'switchyard_store_up', help: '1 when the state store is reachable', labelNames: ['kind'], registers })
+    const labels = [...colors, NO_COLOR]
+    for (const color of labels) {
+      for (const reason of REASONS) {
+        for (const cls of CODE_CLASSES) this.#requests.push(requests.labels(color, cls, reason))
+      }
+      this.#durations.push(durations.labels(color))
+      for (const kind of UPSTREAM_ERROR_KINDS) this.#upstreamErrors.push(upstreamErrors.labels(color, kind))
+    }
+    for (const kind of SWITCH_KINDS) this.#switches.labels(kind).inc(0)
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
+  }
+
+  /** Records one finished request. `color` is an index, or -1 when no color served it. */
+  request (color: number, reasonIndex: number, statusCode: number, seconds: number): void {
+    const c = color < 0 ? this.#colors.length : color
+    let cls = ((statusCode / 100) | 0) - 1
+    if (cls < 0 || cls > 4) cls = 4
+    ;(this.#requests[(c * REASONS.length + reasonIndex) * CODE_CLASSES.length + cls] as IncChild).inc()
+    ;(this.#durations[c] as ObserveChild).observe(seconds)
+  }
+
+  /** Records one upstream failure. */
+  upstreamError (color: number, kind: UpstreamErrorKind): void {
+    const c = color < 0 ? this.#colors.length : color
+    ;(this.#upstreamErrors[c * UPSTREAM_ERROR_KINDS.length + UPSTREAM_ERROR_KINDS.indexOf(kind)] as IncChild).inc()
+  }
+
+  /** Reflects an applied state: weights, version, last change, and a switch if it is new. */
+  stateApplied (state: RoutingState, isNew: boolean): void {
+    for (const c of this.#colors) this.#weight.labels(c).set((state.weights[c] ?? 0) / 100)
+    this.#version.set(state.version)
+    this.#lastChange.set(Date.parse(state.changedAt) / 1000)
+    if (isNew && state.kind !== 'init') this.#switches.labels(state.kind).inc()
+  }
+
+  /** Sets store connectivity. */
+  storeUp (kind: string, up: boolean): void {
+    this.#storeUp.labels(kind).set(up ? 1 : 0)
+  }
+}

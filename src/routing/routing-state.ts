@@ -1,0 +1,146 @@
+/**
+ * The routing state document and its transitions (set weights, flip, rollback). Every
+ * transition is pure: it takes the current state and the change's metadata (who, why, when,
+ * passed in) and returns the next state, or a problem. Versions only grow.
+ */
+import { err, ok, BUCKETS, type Problem, type Result } from './types.js'
+import type { BasisPoints } from './weights.js'
+
+/** What sticky clients do when their color's weight drops to 0. */
+export interface SwitchPolicy {
+  readonly mode: 'immediate' | 'drain'
+  readonly drainSeconds: number
+}
+
+/** Kinds of change; the `switches_total{kind}` metric labels by this fixed set. */
+export type ChangeKind = 'init' | 'weights' | 'flip' | 'rollback'
+
+/** The part of a state that a rollback restores. */
+export interface RoutingSettings {
+  readonly version: number
+  readonly weights: BasisPoints
+  readonly switchPolicy: SwitchPolicy
+}
+
+/** The versioned routing document every instance routes by. */
+export interface RoutingState extends RoutingSettings {
+  readonly colors: readonly string[]
+  readonly previous: RoutingSettings | null
+  readonly kind: ChangeKind
+  readonly changedBy: string
+  readonly reason: string
+  readonly changedAt: string
+}
+
+/** Who made a change, why, and when (ISO 8601), supplied by the caller. */
+export interface ChangeMeta {
+  readonly changedBy: string
+  readonly reason: string
+  readonly at: string
+}
+
+/** One audit-log entry: a change with the settings before and after it. */
+export interface HistoryEntry {
+  readonly version: number
+  readonly kind: ChangeKind
+  readonly changedBy: string
+  readonly reason: string
+  readonly changedAt: string
+  readonly before: RoutingSettings | null
+  readonly after: RoutingSettings
+}
+
+/** The default switch policy. */
+export const IMMEDIATE: SwitchPolicy = Object.freeze({ mode: 'immediate', drainSeconds: 0 })
+
+function settingsOf (s: RoutingSettings): RoutingSettings {
+  return { version: s.version, weights: s.weights, switchPolicy: s.switchPolicy }
+}
+
+/** The first state of an empty store (version 1). */
+export function initialState (colors: readonly string[], weights: BasisPoints, meta: ChangeMeta): RoutingState {
+  return { version: 1, colors, weights, switchPolicy: IMMEDIATE, previous: null, kind: 'init', changedBy: meta.changedBy, reason: meta.reason, changedAt: meta.at }
+}
+
+/** True when two weight tables route identically. */
+export function sameWeights (colors: readonly string[], a: BasisPoints, b: BasisPoints): boolean {
+  for (const c of colors) if ((a[c] ?? 0) !== (b[c] ?? 0)) return false
+  return true
+}
+
+function next (state: RoutingState, weights: BasisPoints, switchPolicy: SwitchPolicy, kind: ChangeKind, meta: ChangeMeta, previous: RoutingSettings | null): RoutingState {
+  return {
+    version: state.version + 1,
+    colors: state.colors,
+    weights,
+    switchPolicy,
+    previous,
+    kind,
+    changedBy: meta.changedBy,
+    reason: meta.reason,
+    changedAt: meta.at
+  }
+}
+
+/** Sets a validated weight table (see parseWeights). */
+export function setWeights (state: RoutingState, weights: BasisPoints, meta: ChangeMeta, switchPolicy: SwitchPolicy = state.switchPolicy): RoutingState {
+  return next(state, weights, switchPolicy, 'weights', meta, settingsOf(state))
+}
+
+/** Sends 100 % to one color. */
+export function flipTo (state: RoutingState, color: string, meta: ChangeMeta, switchPolicy: SwitchPolicy = state.switchPolicy): Result<RoutingState, Problem> {
+  if (!state.colors.includes(color)) {
+    return err({ code: 'UNKNOWN_COLOR', message: `unknown color "${color}"; configured colors are ${state.colors.join(', ')}` })
+  }
+  const weights: Record<string, number> = {}
+  for (const c of state.colors) weights[c] = c === color ? BUCKETS : 0
+  return ok(next(state, weights, switchPolicy, 'flip', meta, settingsOf(state)))
+}
+
+/** Restores the settings before the last change; the state rolled back from becomes `previous`. */
+export function rollback (state: RoutingState, meta: ChangeMeta): Result<RoutingState, Problem> {
+  if (state.previous === null) {
+    return err({ code: 'NOTHING_TO_ROLL_BACK', message: 'there is no earlier state to roll back to' })
+  }
+  return ok(next(state, state.previous.weights, state.previous.switchPolicy, 'rollback', meta, settingsOf(state)))
+}
+
+/** The audit entry for a transition from `before` (null for the first state) to `after`. */
+export function historyEntry (before: RoutingState | null, after: RoutingState): HistoryEntry {
+  return {
+    version: after.version,
+    kind: after.kind,
+    changedBy: after.changedBy,
+    reason: after.reason,
+    changedAt: after.changedAt,
+    before: before === null ? null : settingsOf(before),
+    after: settingsOf(after)
+  }
+}
+
+/**
+ * Checks a state read back from a store: integer version ≥ 1, weights integer basis points
+ * for exactly `colors`, summing to BUCKETS. Returns every problem found.
+ */
+export function checkStoredState (value: unknown): string[] {
+  const problems: string[] = []
+  if (typeof value !== 'object' || value === null) return ['state is not an object']
+  const s = value as Partial<RoutingState>
+  if (!Number.isSafeInteger(s.version) || (s.version as number) < 1) problems.push('version must be an integer ≥ 1')
+  if (!Array.isArray(s.colors) || s.colors.length < 1 || !s.colors.every((c) => typeof c === 'string')) problems.push('colors must be a non-empty list of names')
+  if (typeof s.weights !== 'object' || s.weights === null) {
+    problems.push('weights must be an object')
+  } else if (Array.isArray(s.colors)) {
+    let sum = 0
+    for (const c of s.colors) {
+      const w = (s.weights as Record<string, unknown>)[c]
+      if (!Number.isInteger(w) || (w as number) < 0 || (w as number) > BUCKETS) problems.push(`weight of "${String(c)}" must be an integer 0..${BUCKETS}`)
+      else sum += w as number
+    }
+    if (sum !== BUCKETS) problems.push(`weights must sum to ${BUCKETS} basis points, got ${sum}`)
+    for (const k of Object.keys(s.weights)) if (!s.colors.includes(k)) problems.push(`weights name unknown color "${k}"`)
+  }
+  const p = s.switchPolicy
+  if (typeof p !== 'object' || p === null || (p.mode !== 'immediate' && p.mode !== 'drain') || !Number.isInteger(p.drainSeconds)) problems.push('switchPolicy is malformed')
+  return problems
+}

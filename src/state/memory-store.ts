@@ -1,0 +1,48 @@
+/**
+ * An in-process store for tests and throwaway runs: same semantics as the others
+ * (compare-and-set on version, capped history, notifications), nothing persisted.
+ */
+import { randomBytes } from 'node:crypto'
+import type { HistoryEntry, RoutingState } from '../routing/routing-state.js'
+import { HISTORY_LIMIT, type CasOutcome, type Store } from './store.js'
+
+/** A Store held in memory. */
+export class MemoryStore implements Store {
+  readonly kind = 'memory'
+  #state: RoutingState | null = null
+  #history: HistoryEntry[] = []
+  #secret: string | undefined
+  readonly #listeners = new Set<(state: RoutingState) => void>()
+
+  async load (): Promise<RoutingState | null> {
+    return this.#state
+  }
+
+  async compareAndSet (expectedVersion: number, next: RoutingState, entry: HistoryEntry): Promise<CasOutcome> {
+    const current = this.#state?.version ?? 0
+    if (current !== expectedVersion) return { ok: false, reason: 'conflict', current: this.#state }
+    this.#state = next
+    this.#history.unshift(entry)
+    if (this.#history.length > HISTORY_LIMIT) this.#history.length = HISTORY_LIMIT
+    for (const l of this.#listeners) l(next)
+    return { ok: true }
+  }
+
+  subscribe (listener: (state: RoutingState) => void): () => void {
+    this.#listeners.add(listener)
+    return () => { this.#listeners.delete(listener) }
+  }
+
+  async history (limit: number): Promise<readonly HistoryEntry[]> {
+    return this.#history.slice(0, limit)
+  }
+
+  async secret (): Promise<string> {
+    this.#secret ??= randomBytes(32).toString('base64url')
+    return this.#secret
+  }
+
+  async close (): Promise<void> {
+    this.#listeners.clear()
+  }
+}
