@@ -19,7 +19,7 @@ import { Switchboard } from './state/switchboard.js'
 /** Options beyond the config file. */
 export interface StartOptions {
   /** A logger to use instead of one built from config.log. */
-  readonly logger?: Logger
+  readonly logger?: Logger<string, boolean>
   /** A store to use instead of the configured one (tests). */
   readonly store?: Store
   /** Listen ports to use instead of the configured ones (tests pass 0). */

@@ -13,8 +13,8 @@ export interface ErrorDef {
 /** The error table. Codes are API: extend, never rename. */
 export const ERRORS = {
   SWY_ERR_ADMIN_INVALID_BODY: { status: 400, message: 'the request body is not valid' },
-  SWY_ERR_ADMIN_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than the limit' },
-  SWY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'the request body must be JSON' },
+  SWY_ERR_ADMIN_BODY_TOO_LARGE: { status: 400, message: 'the request body is larger than admin.bodyLimit' },
+  SWY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE: { status: 400, message: 'the request body must be JSON (content-type: application/json)' },
   SWY_ERR_ADMIN_INVALID_IF_MATCH: { status: 400, message: 'If-Match must be a quoted state version, e.g. "12"' },
   SWY_ERR_ADMIN_INVALID_QUERY: { status: 400, message: 'the query string is not valid' },
   SWY_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no such admin route' },
@@ -29,6 +29,8 @@ export const ERRORS = {
   SWY_ERR_STATE_VERSION_CONFLICT: { status: 412, message: 'the state changed since the version given in If-Match' },
   SWY_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the state store is unreachable; routing continues on the last state' },
   SWY_ERR_INTERNAL: { status: 500, message: 'internal error' },
+  SWY_ERR_PROXY_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than proxy.bodyLimit' },
+  SWY_ERR_PROXY_BAD_REQUEST: { status: 400, message: 'the request cannot be proxied' },
   SWY_ERR_NO_HEALTHY_UPSTREAM: { status: 503, message: 'no upstream can serve this request' },
   SWY_ERR_UPSTREAM_UNREACHABLE: { status: 502, message: 'the upstream could not be reached' },
   SWY_ERR_UPSTREAM_RESET: { status: 502, message: 'the upstream closed the connection' },

@@ -6,6 +6,7 @@
  * rewriteHeaders appends the sticky Set-Cookie, onResponse counts the request. No I/O and no
  * await happen between the request and the upstream call.
  */
+import { randomInt } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
 import httpProxy from '@fastify/http-proxy'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
@@ -14,11 +15,12 @@ import type { Config } from '../config/config-types.js'
 import { errorBody } from '../errors.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { decide } from '../routing/decide.js'
+import { nextFreshBucket } from '../routing/fresh-bucket.js'
 import { headerBucket, saltToSeed } from '../routing/header-bucket.js'
 import { buildRouteTable, type RouteTable } from '../routing/route-table.js'
 import type { RoutingState } from '../routing/routing-state.js'
 import { encodeStickyCookie, readCookie, verifyStickyCookie, type Mac } from '../routing/sticky-cookie.js'
-import { BUCKETS, REASONS } from '../routing/types.js'
+import { BUCKETS } from '../routing/types.js'
 import { hmacFor } from './sticky-mac.js'
 import { classifyUpstreamError } from './upstream-errors.js'
 import { UpstreamPool } from './upstream-pool.js'
@@ -76,6 +78,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const cookieAttrs = `; Path=/; Max-Age=${ttl}; HttpOnly; SameSite=${sticky.sameSite}${sticky.secure || sticky.sameSite === 'None' ? '; Secure' : ''}`
   const pools = colors.map((c) => new UpstreamPool(config.colors[c]?.targets ?? []))
   const overrideRule = { enabled: overridesOn, mac: overrideMac }
+  let lastFresh = randomInt(BUCKETS)
   let table: RouteTable = buildRouteTable(0, colors, Object.fromEntries(colors.map((c, i) => [c, i === 0 ? BUCKETS : 0])), overrideRule)
 
   const agent = new Agent({
@@ -121,11 +124,12 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       const v = headers[stickyHeader]
       if (typeof v === 'string' && v !== '') stickyBucket = headerBucket(v, seed)
     }
-    const fresh = stickyBucket < 0 ? (Math.random() * BUCKETS) | 0 : 0
+    let fresh = 0
+    if (stickyBucket < 0) fresh = lastFresh = nextFreshBucket(lastFresh)
     const decision = decide(t, override, stickyBucket, fresh)
     const color = decision.color
     request.swyColor = color
-    request.swyReason = REASONS.indexOf(decision.reason)
+    request.swyReason = decision.reasonIndex
     const target = (pools[color] as UpstreamPool).pick()
     if (target === undefined) {
       reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', `color "${t.colors[color] ?? '?'}" has no target`))
@@ -162,9 +166,9 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
 
   server.setErrorHandler((error: Error & { statusCode?: number, code?: string }, request, reply) => {
     const status = error.statusCode ?? 500
-    if (status === 413) return reply.code(413).send(errorBody('SWY_ERR_ADMIN_BODY_TOO_LARGE', 'the request body is larger than proxy.bodyLimit'))
+    if (status === 413) return reply.code(413).send(errorBody('SWY_ERR_PROXY_BODY_TOO_LARGE'))
     if (status >= 500) request.log.error({ err: error }, 'proxy error')
-    return reply.code(status >= 400 ? status : 500).send(errorBody(status >= 500 ? 'SWY_ERR_INTERNAL' : 'SWY_ERR_ADMIN_INVALID_BODY', error.message))
+    return reply.code(status >= 400 ? status : 500).send(status >= 500 ? errorBody('SWY_ERR_INTERNAL') : errorBody('SWY_ERR_PROXY_BAD_REQUEST', error.message))
   })
 
   // http-proxy's types omit wsClientOptions.rewriteRequestHeaders, which its runtime calls

@@ -12,6 +12,8 @@ import { computeThresholds, type BasisPoints } from './weights.js'
 export interface Decision {
   readonly color: number
   readonly reason: Reason
+  /** The reason's index in REASONS (metric children are addressed by it). */
+  readonly reasonIndex: number
 }
 
 /** A compiled, immutable route table. */
@@ -40,9 +42,9 @@ export function buildRouteTable (version: number, colors: readonly string[], wei
   const overrides = new Map<string, number>()
   if (override.enabled) colors.forEach((c, i) => overrides.set(overrideValue(c, override.mac), i))
   const decisions: Decision[] = []
-  for (const reason of REASONS) {
-    for (let color = 0; color < colors.length; color++) decisions.push(Object.freeze({ color, reason }))
-  }
+  REASONS.forEach((reason, reasonIndex) => {
+    for (let color = 0; color < colors.length; color++) decisions.push(Object.freeze({ color, reason, reasonIndex }))
+  })
   return Object.freeze({
     version,
     colors: Object.freeze([...colors]),

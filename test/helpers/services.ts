@@ -1,0 +1,139 @@
+/**
+ * Test services: real upstream HTTP/WebSocket servers and a real switchyard, all on
+ * 127.0.0.1 port 0, closed in teardown. No mocks of sockets.
+ */
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import { pino } from 'pino'
+import { request } from 'undici'
+import { WebSocketServer } from 'ws'
+import { startSwitchyard, type Running, type StartOptions } from '../../src/app.js'
+import { validateConfig, type LoadedConfig } from '../../src/config/load-config.js'
+
+/** The tap test object (the subset these helpers use). */
+export interface Teardown {
+  teardown (fn: () => unknown): void
+}
+
+/** A real upstream that answers with its color. */
+export interface Upstream {
+  readonly color: string
+  readonly url: string
+  readonly port: number
+  /** Headers of every request it received, in order. */
+  readonly seen: IncomingHttpHeaders[]
+  close (): Promise<void>
+}
+
+/** Options for a test upstream. */
+export interface UpstreamOptions {
+  /** A Set-Cookie the upstream adds to every response. */
+  readonly setCookie?: string
+  /** A fixed port (a restarted upstream reuses its predecessor's). */
+  readonly port?: number
+  /** Delay before answering, in ms. */
+  readonly delayMs?: number
+}
+
+/** Starts an upstream answering `<color>` as text (and `<color>: <msg>` over WebSocket). */
+export async function startUpstream (t: Teardown, color: string, opts: UpstreamOptions = {}): Promise<Upstream> {
+  const seen: IncomingHttpHeaders[] = []
+  const server: Server = createServer((req, res) => {
+    seen.push(req.headers)
+    req.resume()
+    const answer = (): void => {
+      res.setHeader('content-type', 'text/plain')
+      res.setHeader('x-upstream-color', color)
+      if (opts.setCookie !== undefined) res.setHeader('set-cookie', [opts.setCookie])
+      res.end(color)
+    }
+    if (opts.delayMs !== undefined) setTimeout(answer, opts.delayMs)
+    else answer()
+  })
+  const wss = new WebSocketServer({ server })
+  wss.on('connection', (socket, req) => {
+    seen.push(req.headers)
+    socket.on('message', (data) => { socket.send(`${color}: ${String(data)}`) })
+  })
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve))
+  const address = server.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  let closed = false
+  const close = async (): Promise<void> => {
+    if (closed) return
+    closed = true
+    for (const c of wss.clients) c.terminate()
+    wss.close()
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+  t.teardown(close)
+  return { color, url: `http://127.0.0.1:${port}`, port, seen, close }
+}
+
+/** A quiet logger for tests (set SWY_TEST_LOG=debug to see logs). */
+export function testLogger (): ReturnType<typeof pino> {
+  return pino({ level: process.env.SWY_TEST_LOG ?? 'silent' })
+}
+
+/** Builds a validated config for tests: the given colors' upstreams, ports 0, memory store by default. */
+export function testConfig (upstreams: readonly Upstream[], extra: Record<string, unknown> = {}): LoadedConfig {
+  const colors: Record<string, { targets: string[] }> = {}
+  for (const u of upstreams) {
+    colors[u.color] ??= { targets: [] }
+    colors[u.color]?.targets.push(u.url)
+  }
+  return validateConfig({
+    listen: { host: '127.0.0.1', port: 0 },
+    admin: { listen: { host: '127.0.0.1', port: 0 } },
+    colors,
+    store: { kind: 'memory' },
+    log: { level: 'silent' },
+    ...extra
+  }, {}, 'test config')
+}
+
+/** Starts switchyard on a test config; closed in teardown. */
+export async function startTestSwitchyard (t: Teardown, loaded: LoadedConfig, opts: StartOptions = {}): Promise<Running> {
+  const running = await startSwitchyard(loaded, { logger: testLogger(), proxyPort: 0, adminPort: 0, ...opts })
+  t.teardown(() => running.close())
+  return running
+}
+
+/** A response read in full. */
+export interface Answer {
+  readonly status: number
+  readonly headers: IncomingHttpHeaders
+  readonly body: string
+  /** The parsed JSON body, when it is JSON. */
+  readonly json: unknown
+}
+
+/** Sends one request with undici and reads the whole body. */
+export async function send (url: string, opts: { method?: string, headers?: Record<string, string>, body?: string } = {}): Promise<Answer> {
+  const res = await request(url, {
+    method: (opts.method ?? 'GET') as 'GET',
+    headers: opts.headers ?? {},
+    body: opts.body ?? null
+  })
+  const body = await res.body.text()
+  let json: unknown
+  try { json = JSON.parse(body) } catch { json = undefined }
+  return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body, json }
+}
+
+/** Sends a JSON body to the admin API. */
+export async function adminCall (adminUrl: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  const h: Record<string, string> = { ...headers }
+  if (body !== undefined) h['content-type'] = 'application/json'
+  return await send(`${adminUrl}${path}`, { method, headers: h, ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+}
+
+/** The `name=value` part of a sticky Set-Cookie named `name` in a response, if any. */
+export function stickyCookie (answer: Answer, name = 'swy'): string | undefined {
+  const raw = answer.headers['set-cookie']
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]
+  for (const c of list) {
+    if (c.startsWith(`${name}=`)) return c.split(';', 1)[0]
+  }
+  return undefined
+}
