@@ -116,9 +116,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     async close () {
       if (closing) return
       closing = true
-      await admin.close()
+      // The data path drains first while /readyz (admin) reports 503 to load balancers.
       await dataPath.server.close()
       await dataPath.closeUpstreams()
+      await admin.close()
       switchboard.stop()
       await store.close()
     }

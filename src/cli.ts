@@ -9,11 +9,14 @@ import { startSwitchyard, type Running } from './app.js'
 import { defaultConfigInput, loadConfigFile, validateConfig, type LoadedConfig } from './config/load-config.js'
 import { startDemoUpstream, type DemoUpstream } from './demo/demo-upstreams.js'
 import { SwitchyardError } from './errors.js'
+import { hmacFor } from './proxy/sticky-mac.js'
+import { overrideValue } from './routing/override.js'
 
 const USAGE = `usage:
   switchyard serve [--config config/switchyard.yaml]   run the proxy (embedded defaults without --config)
   switchyard demo                                       demo upstreams on :3001 (blue) and :3002 (green) + the proxy
   switchyard check --config FILE                        validate a config file and exit
+  switchyard sign-override --config FILE --color NAME   print the signed override value for a color
 `
 
 function fail (e: unknown): never {
@@ -46,7 +49,7 @@ function onSignals (running: Running, graceSeconds: number, extra: () => Promise
 
 async function main (argv: string[]): Promise<void> {
   const [command, ...rest] = argv
-  const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false })
+  const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, color: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false })
   if (command === undefined || command === 'help' || command === '--help' || command === '-h' || values.help === true) {
     process.stdout.write(USAGE)
     return
@@ -56,6 +59,15 @@ async function main (argv: string[]): Promise<void> {
     case 'check': {
       const loaded = await load()
       process.stdout.write(`${values.config ?? 'embedded defaults'}: ok (colors ${loaded.colors.join(', ')}; store ${loaded.config.store.kind})\n`)
+      return
+    }
+    case 'sign-override': {
+      const loaded = await load()
+      const secret = loaded.config.overrides.secret
+      const color = values.color ?? ''
+      if (!loaded.config.overrides.enabled || secret === undefined) throw new SwitchyardError('SWY_ERR_CONFIG_INVALID', 'sign-override needs overrides.enabled and overrides.secret in the config')
+      if (!loaded.colors.includes(color)) throw new SwitchyardError('SWY_ERR_UNKNOWN_COLOR', `--color must be one of ${loaded.colors.join(', ')}`)
+      process.stdout.write(`${overrideValue(color, hmacFor(secret, 'override'))}\n`)
       return
     }
     case 'serve': {

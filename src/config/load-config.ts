@@ -72,7 +72,7 @@ export function validateConfig (input: unknown, env: NodeJS.ProcessEnv = process
   const substituted = substitute(input ?? {}, env, '', problems)
   if (!validate(substituted)) {
     for (const e of validate.errors ?? []) {
-      const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).replaceAll('/', '.')
+      const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).split('/').map((p, i) => /^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`).join('')
       const extra = e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : e.keyword === 'enum' ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''
       problems.push(`${where}: ${e.message ?? 'is invalid'}${extra}`)
     }
