@@ -3,6 +3,8 @@
  * into one running switchyard, and shuts it down in order (stop taking admin writes, drain
  * in-flight proxied requests, close upstream pools, close the store).
  */
+import { randomBytes } from 'node:crypto'
+import { hostname } from 'node:os'
 import { pino, type Logger } from 'pino'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildAdminServer } from './admin/admin-server.js'
@@ -12,6 +14,8 @@ import { Metrics } from './metrics/metrics.js'
 import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
 import { weightsToPercent } from './routing/weights.js'
 import { FileStore } from './state/file-store.js'
+import { LastKnownFile } from './state/last-known.js'
+import { RedisStore } from './state/redis-store.js'
 import { MemoryStore } from './state/memory-store.js'
 import type { Store } from './state/store.js'
 import { Switchboard } from './state/switchboard.js'
@@ -44,7 +48,13 @@ export function createStore (config: StoreConfig): Store {
   switch (config.kind) {
     case 'file': return new FileStore(config.path)
     case 'memory': return new MemoryStore()
+    case 'redis': return new RedisStore(config)
   }
+}
+
+/** A default instance id: host, pid and a random suffix (unique across restarts). */
+export function defaultInstanceId (): string {
+  return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
 }
 
 function urlOf (server: FastifyInstance): string {
@@ -61,12 +71,28 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   const flogger = logger as unknown as FastifyBaseLogger
   const store = opts.store ?? createStore(config.store)
   const metrics = new Metrics(colors)
-  const switchboard = new Switchboard(store, colors, loaded.initialWeights)
-  await switchboard.start(new Date())
-  metrics.storeUp(store.kind, true)
-  const secret = await store.secret()
+  const redis = config.store.kind === 'redis' ? config.store : undefined
+  const switchboard = new Switchboard({
+    store,
+    colors,
+    initialWeights: loaded.initialWeights,
+    instanceId: config.instance.id ?? defaultInstanceId(),
+    ...(redis === undefined
+      ? {}
+      : { heartbeatMs: redis.heartbeatMs, instanceTtlMs: redis.instanceTtlMs, resyncIntervalMs: redis.resyncIntervalMs, lastKnown: new LastKnownFile(redis.lastKnownPath) }),
+    log: logger
+  })
+  try {
+    await switchboard.start(new Date())
+  } catch (e) {
+    await store.close()
+    throw e
+  }
+  metrics.storeUp(store.kind, switchboard.storeUp)
+  switchboard.onConnectivity((up) => { metrics.storeUp(store.kind, up) })
 
-  const dataPath = await buildDataPath({ config, colors, secret, metrics, logger: flogger })
+  const dataPath = await buildDataPath({ config, colors, secret: switchboard.secret, metrics, logger: flogger })
+  switchboard.onSecret((secret) => { dataPath.setSecret(secret) })
   switchboard.onApply((state, before) => {
     dataPath.apply(state)
     metrics.stateApplied(state, before !== null)
@@ -91,7 +117,13 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     switchboard,
     metrics,
     logger: flogger,
-    ready: () => closing ? { ready: false, detail: 'shutting down' } : { ready: true, detail: `routing by version ${switchboard.state.version} from the ${store.kind} store` }
+    ready: () => {
+      if (closing) return { ready: false, status: 'shutting down', detail: 'draining in-flight requests' }
+      // Degraded still answers 200: every instance keeps routing on its last state (fail
+      // static), and a load balancer must not pull them all when the store dies.
+      if (!switchboard.storeUp) return { ready: true, status: 'degraded', detail: `the ${store.kind} store is unreachable: routing by version ${switchboard.state.version}, writes refused` }
+      return { ready: true, status: 'ready', detail: `routing by version ${switchboard.state.version} from the ${store.kind} store` }
+    }
   })
 
   await dataPath.server.listen({ host: config.listen.host, port: opts.proxyPort ?? config.listen.port })
@@ -120,7 +152,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
       await dataPath.server.close()
       await dataPath.closeUpstreams()
       await admin.close()
-      switchboard.stop()
+      await switchboard.stop()
       await store.close()
     }
   }

@@ -10,9 +10,10 @@ import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { flipTo, rollback, setWeights, type ChangeMeta } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
+import type { InstanceInfo } from '../state/store.js'
 import type { Switchboard, Transition } from '../state/switchboard.js'
 import { createAuthenticator, type Principal } from './auth.js'
-import { flipBody, historyQuery, putWeightsBody, rollbackBody } from './schemas.js'
+import { flipBody, historyQuery, putWeightsBody, rollbackBody, writeQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
 
 declare module 'fastify' {
@@ -29,7 +30,7 @@ export interface AdminDeps {
   readonly metrics: Metrics
   readonly logger: FastifyBaseLogger
   /** Whether this instance is ready to serve (started, store reachable). */
-  readonly ready: () => { ready: boolean, detail: string }
+  readonly ready: () => { ready: boolean, status: string, detail: string }
   /** The clock, for change timestamps. */
   readonly now?: () => Date
 }
@@ -105,28 +106,61 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     return stateView(state, switchboard.store.kind)
   }
 
-  async function write (request: FastifyRequest, reply: FastifyReply, transition: Transition, reason: string | undefined): Promise<unknown> {
+  function instanceView (i: InstanceInfo): Record<string, unknown> {
+    return { id: i.id, appliedVersion: i.appliedVersion, appliedAt: new Date(i.appliedAt).toISOString(), lastSeen: new Date(i.at).toISOString(), self: i.id === switchboard.instanceId }
+  }
+
+  async function write (request: FastifyRequest<{ Querystring: { wait?: string } }>, reply: FastifyReply, transition: Transition, reason: string | undefined): Promise<unknown> {
     const expected = parseIfMatch(request.headers['if-match'])
     if (Number.isNaN(expected)) return sendError(reply, 'SWY_ERR_ADMIN_INVALID_IF_MATCH')
     const meta: ChangeMeta = { changedBy: request.principal?.name ?? 'unknown', reason: reason ?? '', at: now().toISOString() }
     const outcome = await switchboard.change(transition, meta, expected)
     if (!outcome.ok) return sendError(reply, outcome.error.code, outcome.error.message)
     void reply.header('x-switchyard-changed', String(outcome.value.changed))
-    return current(reply)
+    const body = current(reply)
+    if (request.query.wait === undefined) return body
+    const p = await switchboard.waitFor(outcome.value.state.version, Number(request.query.wait))
+    const converged = p.lagging.length === 0
+    // 202: accepted and committed, but not yet applied everywhere; the body names who lags.
+    void reply.code(converged ? 200 : 202)
+    return {
+      ...body,
+      propagation: {
+        version: p.version,
+        converged,
+        applied: p.applied.map(instanceView),
+        lagging: p.lagging.map(instanceView),
+        slowestMs: converged ? Math.max(0, ...p.applied.map((i) => i.appliedAt - outcome.value.committedAt)) : null
+      }
+    }
   }
 
-  server.get('/state', async (_request, reply) => current(reply))
+  server.get('/state', async (_request, reply) => {
+    const body = current(reply)
+    try {
+      const p = await switchboard.propagation(switchboard.state.version)
+      return { ...body, instances: { applied: p.applied.length, total: p.applied.length + p.lagging.length } }
+    } catch {
+      return { ...body, instances: null }
+    }
+  })
 
-  server.put<{ Body: { weights: Record<string, number>, reason?: string } }>('/weights', { schema: { body: putWeightsBody } }, async (request, reply) => {
+  server.get('/instances', async () => {
+    const version = switchboard.state.version
+    const p = await switchboard.propagation(version)
+    return { version, instances: [...p.applied, ...p.lagging].map(instanceView) }
+  })
+
+  server.put<{ Body: { weights: Record<string, number>, reason?: string }, Querystring: { wait?: string } }>('/weights', { schema: { body: putWeightsBody, querystring: writeQuery } }, async (request, reply) => {
     const parsed = parseWeights(switchboard.state.colors, request.body.weights)
     if (!parsed.ok) return sendError(reply, `SWY_ERR_${parsed.error.code}`, parsed.error.message)
     return write(request, reply, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta) }), request.body.reason)
   })
 
-  server.post<{ Body: { to: string, reason?: string } }>('/flip', { schema: { body: flipBody } }, async (request, reply) =>
+  server.post<{ Body: { to: string, reason?: string }, Querystring: { wait?: string } }>('/flip', { schema: { body: flipBody, querystring: writeQuery } }, async (request, reply) =>
     write(request, reply, (s, meta) => flipTo(s, request.body.to, meta), request.body.reason))
 
-  server.post<{ Body: { reason?: string } | null }>('/rollback', { schema: { body: rollbackBody } }, async (request, reply) =>
+  server.post<{ Body: { reason?: string } | null, Querystring: { wait?: string } }>('/rollback', { schema: { body: rollbackBody, querystring: writeQuery } }, async (request, reply) =>
     write(request, reply, (s, meta) => rollback(s, meta), request.body?.reason))
 
   server.get<{ Querystring: { limit?: string } }>('/history', { schema: { querystring: historyQuery } }, async (request) => {
@@ -141,7 +175,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   server.get('/readyz', async (_request, reply) => {
     const r = deps.ready()
     void reply.code(r.ready ? 200 : 503)
-    return { status: r.ready ? 'ready' : 'not ready', detail: r.detail, version: switchboard.state.version }
+    return { status: r.status, detail: r.detail, version: switchboard.state.version, storeUp: switchboard.storeUp }
   })
 
   server.get('/metrics', async (_request, reply) => {

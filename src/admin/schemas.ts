@@ -42,3 +42,10 @@ export const historyQuery = {
   additionalProperties: false,
   properties: { limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' } }
 } as const
+
+/** Query of every write: `wait` ms (0..60000) for every live instance to apply the change. */
+export const writeQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { wait: { type: 'string', pattern: '^(60000|[1-5]?[0-9]{1,4})$' } }
+} as const

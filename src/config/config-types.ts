@@ -3,6 +3,8 @@
  * `${ENV}` substitution. Every field here is present: the schema fills defaults.
  */
 
+import type { RedisStoreConfig } from '../state/redis-store.js'
+
 /** A host and port to listen on. */
 export interface Listen {
   readonly host: string
@@ -20,6 +22,7 @@ export interface AdminToken {
 export type StoreConfig =
   | { readonly kind: 'file'; readonly path: string }
   | { readonly kind: 'memory' }
+  | RedisStoreConfig
 
 /** The whole configuration. */
 export interface Config {
@@ -46,6 +49,8 @@ export interface Config {
     readonly secret?: string
   }
   readonly store: StoreConfig
+  /** This instance's id in heartbeats (default: host-pid-random). */
+  readonly instance: { readonly id?: string }
   readonly upstream: {
     readonly connectTimeoutMs: number
     readonly responseTimeoutMs: number

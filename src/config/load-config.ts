@@ -103,6 +103,11 @@ export function validateConfig (input: unknown, env: NodeJS.ProcessEnv = process
   if (!isLoopback(config.admin.listen.host) && config.admin.tokens.length === 0) {
     problems.push(`admin.listen.host: the admin API listens on ${config.admin.listen.host}, which is not loopback, and no admin.tokens are configured; add a token or bind it to 127.0.0.1`)
   }
+  if (config.store.kind === 'redis') {
+    const ways = ['url', 'sentinels', 'cluster'].filter((k) => (config.store as unknown as Record<string, unknown>)[k] !== undefined)
+    if (ways.length !== 1) problems.push(`store: a redis store needs exactly one of url, sentinels or cluster${ways.length > 1 ? `, got ${ways.join(' and ')}` : ''}`)
+    if (config.store.sentinels !== undefined && config.store.name === undefined) problems.push('store.name: the Sentinel master group name is required with sentinels')
+  }
   if (config.overrides.secret !== undefined && !config.overrides.enabled) {
     problems.push('overrides.secret: is set but overrides.enabled is false')
   }

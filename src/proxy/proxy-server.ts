@@ -58,6 +58,8 @@ export interface DataPath {
   apply (state: RoutingState): void
   /** The route table requests are decided on now. */
   readonly table: RouteTable
+  /** Uses a new cookie secret (another instance's won a store re-seed). */
+  setSecret (secret: string): void
   /** Closes idle upstream connections (after the server closed). */
   closeUpstreams (): Promise<void>
 }
@@ -67,12 +69,12 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const { config, colors, metrics } = deps
   const sticky = config.sticky
   const mode = sticky.mode === 'cookie' ? MODE_COOKIE : sticky.mode === 'header' ? MODE_HEADER : MODE_NONE
-  const cookieMac: Mac = hmacFor(deps.secret, 'sticky-cookie')
+  let cookieMac: Mac = hmacFor(deps.secret, 'sticky-cookie')
   const overrideMac: Mac | undefined = config.overrides.secret === undefined ? undefined : hmacFor(config.overrides.secret, 'override')
   const overrideHeader = config.overrides.header.toLowerCase()
   const overridesOn = config.overrides.enabled
   const stickyHeader = sticky.header.toLowerCase()
-  const seed = saltToSeed(sticky.salt ?? hmacFor(deps.secret, 'header-salt')('salt'))
+  let seed = saltToSeed(sticky.salt ?? hmacFor(deps.secret, 'header-salt')('salt'))
   const cookieName = sticky.cookie
   const ttl = sticky.ttlSeconds
   const cookieAttrs = `; Path=/; Max-Age=${ttl}; HttpOnly; SameSite=${sticky.sameSite}${sticky.secure || sticky.sameSite === 'None' ? '; Secure' : ''}`
@@ -217,6 +219,10 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       table = buildRouteTable(state.version, colors, state.weights, overrideRule)
     },
     get table () { return table },
+    setSecret (secret: string) {
+      cookieMac = hmacFor(secret, 'sticky-cookie')
+      if (sticky.salt === undefined) seed = saltToSeed(hmacFor(secret, 'header-salt')('salt'))
+    },
     async closeUpstreams () {
       await agent.close()
     }

@@ -7,11 +7,12 @@
  * to the initial weights could send every user back to blue.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { readFile } from 'node:fs/promises'
 import { SwitchyardError } from '../errors.js'
 import { checkStoredState, type HistoryEntry, type RoutingState } from '../routing/routing-state.js'
-import { HISTORY_LIMIT, type CasOutcome, type Store } from './store.js'
+import { LocalInstances } from './local-instances.js'
+import { writeFileAtomic } from './atomic-file.js'
+import { HISTORY_LIMIT, type CasOutcome, type InstanceInfo, type Store } from './store.js'
 
 const FORMAT = 'switchyard-state/1'
 
@@ -25,6 +26,8 @@ interface Document {
 /** A Store persisted to one file. */
 export class FileStore implements Store {
   readonly kind = 'file'
+  readonly shared = false
+  readonly #instances = new LocalInstances()
   readonly #path: string
   #doc: Document | undefined
   #queue: Promise<unknown> = Promise.resolve()
@@ -61,24 +64,7 @@ export class FileStore implements Store {
   }
 
   async #write (doc: Document): Promise<void> {
-    const dir = dirname(this.#path)
-    await mkdir(dir, { recursive: true })
-    const tmp = join(dir, `.${basename(this.#path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
-    const fh = await open(tmp, 'w', 0o600)
-    try {
-      await fh.writeFile(JSON.stringify(doc, null, 2) + '\n')
-      await fh.sync()
-    } finally {
-      await fh.close()
-    }
-    try {
-      await rename(tmp, this.#path)
-    } catch (e) {
-      await unlink(tmp).catch(() => {})
-      throw e
-    }
-    const dh = await open(dir, 'r')
-    try { await dh.sync() } catch { /* some filesystems refuse directory fsync */ } finally { await dh.close() }
+    await writeFileAtomic(this.#path, JSON.stringify(doc, null, 2) + '\n')
   }
 
   #serial<T> (fn: () => Promise<T>): Promise<T> {
@@ -86,6 +72,8 @@ export class FileStore implements Store {
     this.#queue = run.catch(() => {})
     return run
   }
+
+  async connect (): Promise<void> {}
 
   async load (): Promise<RoutingState | null> {
     return (await this.#serial(() => this.#read())).state
@@ -103,6 +91,30 @@ export class FileStore implements Store {
       for (const l of this.#listeners) l(next)
       return { ok: true } as const
     })
+  }
+
+  reseed (state: RoutingState, _secret: string, entry: HistoryEntry): Promise<boolean> {
+    return this.#serial(async () => {
+      const doc = await this.#read()
+      if ((doc.state?.version ?? 0) >= state.version) return false
+      const nextDoc: Document = { format: FORMAT, state, history: [entry, ...doc.history].slice(0, HISTORY_LIMIT), secret: doc.secret }
+      await this.#write(nextDoc)
+      this.#doc = nextDoc
+      for (const l of this.#listeners) l(state)
+      return true
+    })
+  }
+
+  onConnectivity (): () => void {
+    return () => {}
+  }
+
+  async heartbeat (info: InstanceInfo, ttlMs: number): Promise<void> {
+    this.#instances.beat(info, ttlMs)
+  }
+
+  async instances (): Promise<readonly InstanceInfo[]> {
+    return this.#instances.live()
   }
 
   subscribe (listener: (state: RoutingState) => void): () => void {

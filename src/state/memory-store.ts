@@ -4,15 +4,20 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { HistoryEntry, RoutingState } from '../routing/routing-state.js'
-import { HISTORY_LIMIT, type CasOutcome, type Store } from './store.js'
+import { LocalInstances } from './local-instances.js'
+import { HISTORY_LIMIT, type CasOutcome, type InstanceInfo, type Store } from './store.js'
 
 /** A Store held in memory. */
 export class MemoryStore implements Store {
   readonly kind = 'memory'
+  readonly shared = true
+  readonly #instances = new LocalInstances()
   #state: RoutingState | null = null
   #history: HistoryEntry[] = []
   #secret: string | undefined
   readonly #listeners = new Set<(state: RoutingState) => void>()
+
+  async connect (): Promise<void> {}
 
   async load (): Promise<RoutingState | null> {
     return this.#state
@@ -26,6 +31,27 @@ export class MemoryStore implements Store {
     if (this.#history.length > HISTORY_LIMIT) this.#history.length = HISTORY_LIMIT
     for (const l of this.#listeners) l(next)
     return { ok: true }
+  }
+
+  async reseed (state: RoutingState, secret: string, entry: HistoryEntry): Promise<boolean> {
+    this.#secret ??= secret
+    if ((this.#state?.version ?? 0) >= state.version) return false
+    this.#state = state
+    this.#history.unshift(entry)
+    for (const l of this.#listeners) l(state)
+    return true
+  }
+
+  onConnectivity (): () => void {
+    return () => {}
+  }
+
+  async heartbeat (info: InstanceInfo, ttlMs: number): Promise<void> {
+    this.#instances.beat(info, ttlMs)
+  }
+
+  async instances (): Promise<readonly InstanceInfo[]> {
+    return this.#instances.live()
   }
 
   subscribe (listener: (state: RoutingState) => void): () => void {

@@ -1,7 +1,9 @@
 /**
- * The Store contract every state backend implements (file, memory, later Redis). A store
- * holds one versioned routing document, its history, and the cookie secret. Writes are
- * compare-and-set on the version, so no change is lost and none is half-applied.
+ * The Store contract every state backend implements (file, memory, Redis). A store holds one
+ * versioned routing document, its history, the cookie secret, and the heartbeats of the
+ * instances routing by it. Writes are compare-and-set on the version, so no change is lost
+ * and none is half-applied. A store that cannot be reached rejects with
+ * SwitchyardError('SWY_ERR_STORE_UNAVAILABLE'); callers keep routing on what they have.
  */
 import type { HistoryEntry, RoutingState } from '../routing/routing-state.js'
 
@@ -10,10 +12,24 @@ export type CasOutcome =
   | { readonly ok: true }
   | { readonly ok: false; readonly reason: 'conflict'; readonly current: RoutingState | null }
 
-/** A state backend. Unreachable backends reject with SwitchyardError('SWY_ERR_STORE_UNAVAILABLE'). */
+/** One instance's heartbeat: which version it routes by, since when. */
+export interface InstanceInfo {
+  readonly id: string
+  readonly appliedVersion: number
+  /** When it applied that version (ms since the epoch, its own clock). */
+  readonly appliedAt: number
+  /** When this heartbeat was written (ms since the epoch). */
+  readonly at: number
+}
+
+/** A state backend. */
 export interface Store {
   /** Short name for logs and metrics: 'file', 'memory', 'redis'. */
   readonly kind: string
+  /** True when several instances can share this store (the admin API then reports propagation). */
+  readonly shared: boolean
+  /** Connects (if the store has a connection). Rejects with SWY_ERR_STORE_UNAVAILABLE when unreachable. */
+  connect(): Promise<void>
   /** The current state, or null when the store is empty. */
   load(): Promise<RoutingState | null>
   /**
@@ -21,12 +37,23 @@ export interface Store {
    * (0 for an empty store). Either everything is written or nothing.
    */
   compareAndSet(expectedVersion: number, next: RoutingState, entry: HistoryEntry): Promise<CasOutcome>
-  /** Calls `listener` with every state committed after subscribing; returns an unsubscribe function. */
+  /**
+   * Puts a known state (and the secret) back into a store that lost it or holds an older
+   * version; never lowers the stored version. Resolves true when it wrote.
+   */
+  reseed(state: RoutingState, secret: string, entry: HistoryEntry): Promise<boolean>
+  /** Calls `listener` with states committed by anyone (this instance included) after subscribing. */
   subscribe(listener: (state: RoutingState) => void): () => void
+  /** Calls `listener` when the store becomes reachable (true) or unreachable (false). */
+  onConnectivity(listener: (up: boolean) => void): () => void
   /** The newest history entries first, at most `limit`. */
   history(limit: number): Promise<readonly HistoryEntry[]>
   /** The deployment's cookie secret, created on first use and then stable. Never log it. */
   secret(): Promise<string>
+  /** Records this instance's heartbeat (expires after `ttlMs` unless renewed). */
+  heartbeat(info: InstanceInfo, ttlMs: number): Promise<void>
+  /** The live instances' latest heartbeats. */
+  instances(): Promise<readonly InstanceInfo[]>
   /** Releases handles. */
   close(): Promise<void>
 }
