@@ -70,6 +70,11 @@ export interface Propagation {
 }
 
 const MAX_CAS_ATTEMPTS = 5
+
+/** Wall-clock ms with sub-ms precision (comparable across processes on one host). */
+function preciseNow (): number {
+  return performance.timeOrigin + performance.now()
+}
 const SILENT: SwitchboardLog = { info () {}, warn () {} }
 
 function storeDown (e: unknown): boolean {
@@ -244,7 +249,7 @@ export class Switchboard {
     const before = this.#state ?? null
     if (before !== null && state.version <= before.version) return
     this.#state = state
-    this.#appliedAt = Date.now()
+    this.#appliedAt = preciseNow()
     for (const l of this.#listeners) l(state, before)
     if (this.#secret !== '') this.#o.lastKnown?.save({ state, secret: this.#secret })
     if (before !== null) void this.#heartbeat()
@@ -278,7 +283,7 @@ export class Switchboard {
         return { ok: false, error: { code: 'SWY_ERR_STORE_UNAVAILABLE', message: (e as Error).message } }
       }
       if (cas.ok) {
-        const committedAt = Date.now()
+        const committedAt = preciseNow()
         this.#apply(next.value)
         return { ok: true, value: { state: next.value, changed: true, committedAt } }
       }
