@@ -6,6 +6,7 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Config } from '../config/config-types.js'
+import { isLoopback } from '../config/load-config.js'
 import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { flipTo, rollback, setWeights, type ChangeMeta } from '../routing/routing-state.js'
@@ -41,6 +42,13 @@ function sendError (reply: FastifyReply, code: ErrorCode, message?: string): Fas
   return reply.code(ERRORS[code].status).send(errorBody(code, message))
 }
 
+/** True for a Host header naming this machine (a loopback address or localhost, any port). */
+export function isLoopbackHost (host: string | undefined): boolean {
+  if (host === undefined) return true
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':', 1)[0] as string
+  return isLoopback(name)
+}
+
 /** Parses If-Match: `"12"`, `W/"12"`, `12` or `*`. Undefined when absent or `*`; NaN when malformed. */
 export function parseIfMatch (header: string | undefined): number | undefined {
   if (header === undefined || header.trim() === '*') return undefined
@@ -61,11 +69,26 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } }
   })
   server.decorateRequest('principal', null)
+  // Only JSON bodies: fastify's default text/plain parser would turn a wrong content type
+  // into a confusing schema error instead of SWY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE.
+  server.removeContentTypeParser('text/plain')
+  const loopbackOnly = isLoopback(config.admin.listen.host)
 
   server.addHook('onRequest', async (request, reply) => {
     const path = request.url.split('?', 1)[0] as string
     if (OPEN_ROUTES.has(path)) return
     const write = request.method !== 'GET' && request.method !== 'HEAD'
+    // The admin API is not for browsers. A web page the operator has open could otherwise
+    // send a "simple" cross-site POST (no preflight), e.g. /rollback, to a token-less
+    // loopback listener; browsers always mark such requests with Origin or Sec-Fetch-Site.
+    // A loopback listener also only answers loopback Host names, against DNS rebinding.
+    const site = request.headers['sec-fetch-site']
+    if (request.headers.origin !== undefined || (site !== undefined && site !== 'none')) {
+      return sendError(reply, 'SWY_ERR_ADMIN_CROSS_ORIGIN')
+    }
+    if (loopbackOnly && !isLoopbackHost(request.headers.host)) {
+      return sendError(reply, 'SWY_ERR_ADMIN_CROSS_ORIGIN', `Host "${request.headers.host ?? ''}" is not a loopback name; this admin API listens on loopback only`)
+    }
     const outcome = authenticate(request.headers.authorization, write)
     if (!outcome.ok) {
       if (outcome.code !== 'SWY_ERR_AUTH_FORBIDDEN') void reply.header('www-authenticate', 'Bearer realm="switchyard"')

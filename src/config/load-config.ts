@@ -72,16 +72,34 @@ export function validateConfig (input: unknown, env: NodeJS.ProcessEnv = process
   const substituted = substitute(input ?? {}, env, '', problems)
   if (!validate(substituted)) {
     for (const e of validate.errors ?? []) {
+      if (e.keyword === 'propertyNames') continue // the pattern error below names the key
       const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).split('/').map((p, i) => /^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`).join('')
+      const key = e.propertyName === undefined ? '' : ` key "${e.propertyName}"`
       const extra = e.keyword === 'additionalProperties' ? ` "${String(e.params.additionalProperty)}"` : e.keyword === 'enum' ? ` (${(e.params.allowedValues as unknown[]).join(', ')})` : ''
-      problems.push(`${where}: ${e.message ?? 'is invalid'}${extra}`)
+      problems.push(`${where}:${key} ${e.message ?? 'is invalid'}${extra}`)
     }
   }
-  if (problems.length > 0) throw configError(source, problems)
+  // The checks a schema cannot express run even when the schema failed, on whatever parts
+  // have the right shape, so one start lists every problem of the file.
+  const weights = semanticChecks(substituted, problems)
+  if (problems.length > 0 || weights === undefined) throw configError(source, problems)
   const config = substituted as Config
-  const colors = Object.keys(config.colors)
-  for (const [color, { targets }] of Object.entries(config.colors)) {
-    targets.forEach((t, i) => {
+  return { config, colors: Object.keys(config.colors), initialWeights: weights }
+}
+
+function record (value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined
+}
+
+function semanticChecks (raw: unknown, problems: string[]): BasisPoints | undefined {
+  const root = record(raw) ?? {}
+  const colorTable = record(root.colors) ?? {}
+  const colors = Object.keys(colorTable)
+  for (const [color, def] of Object.entries(colorTable)) {
+    const targets = record(def)?.targets
+    if (!Array.isArray(targets)) continue
+    targets.forEach((t: unknown, i) => {
+      if (typeof t !== 'string') return
       let url: URL
       try { url = new URL(t) } catch { problems.push(`colors.${color}.targets[${i}]: "${t}" is not a URL`); return }
       if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '') {
@@ -89,30 +107,39 @@ export function validateConfig (input: unknown, env: NodeJS.ProcessEnv = process
       }
     })
   }
-  const initial = config.initial.weights ?? { [colors[0] as string]: 100 }
-  const weights = parseWeights(colors, initial)
-  if (!weights.ok) problems.push(`initial.weights: ${weights.error.message}`)
-  const names = new Set<string>()
-  const secrets = new Set<string>()
-  config.admin.tokens.forEach((t, i) => {
-    if (names.has(t.name)) problems.push(`admin.tokens[${i}]: duplicate name "${t.name}"`)
+  let weights: BasisPoints | undefined
+  const initial = record(record(root.initial)?.weights)
+  if (colors.length > 0 && (initial === undefined || Object.values(initial).every((v) => typeof v === 'number'))) {
+    const parsed = parseWeights(colors, (initial as Record<string, number> | undefined) ?? { [colors[0] as string]: 100 })
+    if (parsed.ok) weights = parsed.value
+    else problems.push(`initial.weights: ${parsed.error.message}`)
+  }
+  const admin = record(root.admin) ?? {}
+  const tokens = Array.isArray(admin.tokens) ? admin.tokens.map(record) : []
+  const names = new Set<unknown>()
+  const secrets = new Set<unknown>()
+  tokens.forEach((t, i) => {
+    if (t === undefined) return
+    if (names.has(t.name)) problems.push(`admin.tokens[${i}]: duplicate name "${String(t.name)}"`)
     if (secrets.has(t.token)) problems.push(`admin.tokens[${i}]: the same token is configured twice`)
     names.add(t.name)
     secrets.add(t.token)
   })
-  if (!isLoopback(config.admin.listen.host) && config.admin.tokens.length === 0) {
-    problems.push(`admin.listen.host: the admin API listens on ${config.admin.listen.host}, which is not loopback, and no admin.tokens are configured; add a token or bind it to 127.0.0.1`)
+  const host = record(admin.listen)?.host
+  if (typeof host === 'string' && !isLoopback(host) && tokens.length === 0) {
+    problems.push(`admin.listen.host: the admin API listens on ${host}, which is not loopback, and no admin.tokens are configured; add a token or bind it to 127.0.0.1`)
   }
-  if (config.store.kind === 'redis') {
-    const ways = ['url', 'sentinels', 'cluster'].filter((k) => (config.store as unknown as Record<string, unknown>)[k] !== undefined)
+  const store = record(root.store)
+  if (store?.kind === 'redis') {
+    const ways = ['url', 'sentinels', 'cluster'].filter((k) => store[k] !== undefined)
     if (ways.length !== 1) problems.push(`store: a redis store needs exactly one of url, sentinels or cluster${ways.length > 1 ? `, got ${ways.join(' and ')}` : ''}`)
-    if (config.store.sentinels !== undefined && config.store.name === undefined) problems.push('store.name: the Sentinel master group name is required with sentinels')
+    if (store.sentinels !== undefined && store.name === undefined) problems.push('store.name: the Sentinel master group name is required with sentinels')
   }
-  if (config.overrides.secret !== undefined && !config.overrides.enabled) {
+  const overrides = record(root.overrides)
+  if (overrides?.secret !== undefined && overrides.enabled !== true) {
     problems.push('overrides.secret: is set but overrides.enabled is false')
   }
-  if (problems.length > 0 || !weights.ok) throw configError(source, problems)
-  return { config, colors, initialWeights: weights.value }
+  return weights
 }
 
 function configError (source: string, problems: readonly string[]): SwitchyardError {

@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { REASONS } from '../routing/types.js'
+import { weightOf } from '../routing/weights.js'
 import type { ChangeKind, RoutingState } from '../routing/routing-state.js'
 
 /** Status classes, by `statusCode / 100 | 0` - 1. */
@@ -25,7 +26,13 @@ export const NO_COLOR = 'none'
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
 interface IncChild { inc: (value?: number) => void }
+interface GaugeChild { inc: (value?: number) => void, dec: (value?: number) => void }
 interface ObserveChild { observe: (value: number) => void }
+
+function zero<C extends IncChild> (child: C): C {
+  child.inc(0)
+  return child
+}
 
 /** The metrics of one switchyard, with pre-bound children for the data path. */
 export class Metrics {
@@ -35,6 +42,7 @@ export class Metrics {
   readonly #requests: IncChild[] = []
   readonly #durations: ObserveChild[] = []
   readonly #upstreamErrors: IncChild[] = []
+  readonly #inFlight: GaugeChild[] = []
   readonly #weight: Gauge
   readonly #version: Gauge
   readonly #switches: Counter
@@ -47,30 +55,47 @@ export class Metrics {
     const requests = new Counter({ name: 'switchyard_requests_total', help: 'Proxied requests by serving color, status class and decision reason', labelNames: ['color', 'code_class', 'reason'], registers })
     const durations = new Histogram({ name: 'switchyard_request_duration_seconds', help: 'Time from request to response end, by serving color', labelNames: ['color'], buckets: DURATION_BUCKETS, registers })
     const upstreamErrors = new Counter({ name: 'switchyard_upstream_errors_total', help: 'Upstream failures by color and kind', labelNames: ['color', 'kind'], registers })
+    const inFlight = new Gauge({ name: 'switchyard_in_flight_requests', help: 'Requests being proxied now, by color', labelNames: ['color'], registers })
     this.#weight = new Gauge({ name: 'switchyard_weight', help: 'Current weight per color, in percent', labelNames: ['color'], registers })
     this.#version = new Gauge({ name: 'switchyard_state_version', help: 'Version of the routing state this instance routes by', registers })
     this.#switches = new Counter({ name: 'switchyard_switches_total', help: 'Routing changes applied, by kind', labelNames: ['kind'], registers })
     this.#lastChange = new Gauge({ name: 'switchyard_last_change_timestamp_seconds', help: 'When the routing state this instance routes by was changed', registers })
     this.#storeUp = new Gauge({ name: 'switchyard_store_up', help: '1 when the state store is reachable', labelNames: ['kind'], registers })
+    // Every series exists from the start at 0 (the label sets are small and fixed), so
+    // rate() and absent() work from the first scrape, not from the first event.
     const labels = [...colors, NO_COLOR]
     for (const color of labels) {
       for (const reason of REASONS) {
-        for (const cls of CODE_CLASSES) this.#requests.push(requests.labels(color, cls, reason))
+        for (const cls of CODE_CLASSES) this.#requests.push(zero(requests.labels(color, cls, reason)))
       }
       this.#durations.push(durations.labels(color))
-      for (const kind of UPSTREAM_ERROR_KINDS) this.#upstreamErrors.push(upstreamErrors.labels(color, kind))
+      for (const kind of UPSTREAM_ERROR_KINDS) this.#upstreamErrors.push(zero(upstreamErrors.labels(color, kind)))
+      this.#inFlight.push(zero(inFlight.labels(color)))
     }
     for (const kind of SWITCH_KINDS) this.#switches.labels(kind).inc(0)
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
   }
 
-  /** Records one finished request. `color` is an index, or -1 when no color served it. */
+  /**
+   * Records one finished request. `color` is an index, or -1 when no color served it. A
+   * request the client abandoned before the answer was sent counts as 499 (4xx), as nginx does.
+   */
   request (color: number, reasonIndex: number, statusCode: number, seconds: number): void {
     const c = color < 0 ? this.#colors.length : color
     let cls = ((statusCode / 100) | 0) - 1
     if (cls < 0 || cls > 4) cls = 4
     ;(this.#requests[(c * REASONS.length + reasonIndex) * CODE_CLASSES.length + cls] as IncChild).inc()
     ;(this.#durations[c] as ObserveChild).observe(seconds)
+  }
+
+  /** A request to `color` (index, -1 for none) started. */
+  started (color: number): void {
+    (this.#inFlight[color < 0 ? this.#colors.length : color] as GaugeChild).inc()
+  }
+
+  /** A request to `color` ended (answered or aborted). */
+  ended (color: number): void {
+    (this.#inFlight[color < 0 ? this.#colors.length : color] as GaugeChild).dec()
   }
 
   /** Records one upstream failure. */
@@ -81,7 +106,7 @@ export class Metrics {
 
   /** Reflects an applied state: weights, version, last change, and a switch if it is new. */
   stateApplied (state: RoutingState, isNew: boolean): void {
-    for (const c of this.#colors) this.#weight.labels(c).set((state.weights[c] ?? 0) / 100)
+    for (const c of this.#colors) this.#weight.labels(c).set(weightOf(state.weights, c) / 100)
     this.#version.set(state.version)
     this.#lastChange.set(Date.parse(state.changedAt) / 1000)
     if (isNew && state.kind !== 'init') this.#switches.labels(state.kind).inc()

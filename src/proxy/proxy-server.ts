@@ -7,7 +7,7 @@
  * await happen between the request and the upstream call.
  */
 import { randomInt } from 'node:crypto'
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import httpProxy from '@fastify/http-proxy'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Agent } from 'undici'
@@ -35,8 +35,14 @@ declare module 'fastify' {
     swyTarget: string
     /** A sticky cookie to set on the response, '' for none. */
     swyCookie: string
+    /** performance.now() when the request was routed. */
+    swyStart: number
   }
 }
+
+/** The raw response's link back to its request, for the shared 'close' listener. */
+const kRequest = Symbol('switchyard.request')
+type TaggedResponse = ServerResponse & { [kRequest]?: FastifyRequest | undefined }
 
 /** What the data path needs from the rest of switchyard. */
 export interface ProxyDeps {
@@ -102,6 +108,17 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   server.decorateRequest('swyReason', 0)
   server.decorateRequest('swyTarget', '')
   server.decorateRequest('swyCookie', '')
+  server.decorateRequest('swyStart', 0)
+
+  // One listener function for every response ('close' fires for answered and abandoned
+  // requests alike, unlike fastify's onResponse), so accounting allocates no closure.
+  function onClose (this: TaggedResponse): void {
+    const request = this[kRequest]
+    if (request === undefined) return
+    this[kRequest] = undefined
+    metrics.ended(request.swyColor)
+    metrics.request(request.swyColor, request.swyReason, this.writableFinished ? this.statusCode : 499, (performance.now() - request.swyStart) / 1000)
+  }
 
   function route (request: FastifyRequest, reply: FastifyReply, done: () => void): void {
     const headers = request.headers
@@ -132,6 +149,11 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     const color = decision.color
     request.swyColor = color
     request.swyReason = decision.reasonIndex
+    request.swyStart = performance.now()
+    metrics.started(color)
+    const raw = reply.raw as TaggedResponse
+    raw[kRequest] = request
+    raw.on('close', onClose)
     const target = (pools[color] as UpstreamPool).pick()
     if (target === undefined) {
       reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', `color "${t.colors[color] ?? '?'}" has no target`))
@@ -160,11 +182,6 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     }
     return headers
   }
-
-  server.addHook('onResponse', (request, reply, done) => {
-    metrics.request(request.swyColor, request.swyReason, reply.statusCode, reply.elapsedTime / 1000)
-    done()
-  })
 
   server.setErrorHandler((error: Error & { statusCode?: number, code?: string }, request, reply) => {
     const status = error.statusCode ?? 500

@@ -4,7 +4,7 @@
  * passed in) and returns the next state, or a problem. Versions only grow.
  */
 import { err, ok, BUCKETS, type Problem, type Result } from './types.js'
-import type { BasisPoints } from './weights.js'
+import { weightOf, type BasisPoints } from './weights.js'
 
 /** What sticky clients do when their color's weight drops to 0. */
 export interface SwitchPolicy {
@@ -64,7 +64,7 @@ export function initialState (colors: readonly string[], weights: BasisPoints, m
 
 /** True when two weight tables route identically. */
 export function sameWeights (colors: readonly string[], a: BasisPoints, b: BasisPoints): boolean {
-  for (const c of colors) if ((a[c] ?? 0) !== (b[c] ?? 0)) return false
+  for (const c of colors) if (weightOf(a, c) !== weightOf(b, c)) return false
   return true
 }
 
@@ -118,29 +118,52 @@ export function historyEntry (before: RoutingState | null, after: RoutingState):
   }
 }
 
+function checkWeights (weights: unknown, colors: readonly unknown[], where: string, problems: string[]): void {
+  if (typeof weights !== 'object' || weights === null) {
+    problems.push(`${where} must be an object`)
+    return
+  }
+  let sum = 0
+  for (const c of colors) {
+    const w = Object.hasOwn(weights, String(c)) ? (weights as Record<string, unknown>)[String(c)] : undefined
+    if (!Number.isInteger(w) || (w as number) < 0 || (w as number) > BUCKETS) problems.push(`${where}: weight of "${String(c)}" must be an integer 0..${BUCKETS}`)
+    else sum += w as number
+  }
+  if (sum !== BUCKETS) problems.push(`${where} must sum to ${BUCKETS} basis points, got ${sum}`)
+  for (const k of Object.keys(weights)) if (!colors.includes(k)) problems.push(`${where} name unknown color "${k}"`)
+}
+
+function checkPolicy (p: unknown, where: string, problems: string[]): void {
+  const policy = p as Partial<SwitchPolicy> | null
+  if (typeof policy !== 'object' || policy === null || (policy.mode !== 'immediate' && policy.mode !== 'drain') || !Number.isInteger(policy.drainSeconds)) problems.push(`${where} is malformed`)
+}
+
 /**
  * Checks a state read back from a store: integer version ≥ 1, weights integer basis points
- * for exactly `colors`, summing to BUCKETS. Returns every problem found.
+ * for exactly `colors`, summing to BUCKETS, and the same of `previous` (what a rollback
+ * would restore). Returns every problem found.
  */
 export function checkStoredState (value: unknown): string[] {
   const problems: string[] = []
   if (typeof value !== 'object' || value === null) return ['state is not an object']
   const s = value as Partial<RoutingState>
   if (!Number.isSafeInteger(s.version) || (s.version as number) < 1) problems.push('version must be an integer ≥ 1')
-  if (!Array.isArray(s.colors) || s.colors.length < 1 || !s.colors.every((c) => typeof c === 'string')) problems.push('colors must be a non-empty list of names')
-  if (typeof s.weights !== 'object' || s.weights === null) {
-    problems.push('weights must be an object')
-  } else if (Array.isArray(s.colors)) {
-    let sum = 0
-    for (const c of s.colors) {
-      const w = (s.weights as Record<string, unknown>)[c]
-      if (!Number.isInteger(w) || (w as number) < 0 || (w as number) > BUCKETS) problems.push(`weight of "${String(c)}" must be an integer 0..${BUCKETS}`)
-      else sum += w as number
+  const colors: readonly unknown[] = Array.isArray(s.colors) ? s.colors : []
+  const colorsOk = colors.length >= 1 && colors.every((c) => typeof c === 'string')
+  if (!colorsOk) problems.push('colors must be a non-empty list of names')
+  // Weights are judged against the colors, so only when there are colors to judge by.
+  if (colorsOk) checkWeights(s.weights, colors, 'weights', problems)
+  else if (typeof s.weights !== 'object' || s.weights === null) problems.push('weights must be an object')
+  checkPolicy(s.switchPolicy, 'switchPolicy', problems)
+  if (s.previous !== null) {
+    const prev = s.previous as Partial<RoutingSettings> | undefined
+    if (typeof prev !== 'object' || prev === null) {
+      problems.push('previous must be an object or null')
+    } else {
+      if (!Number.isSafeInteger(prev.version) || (prev.version as number) < 1 || (prev.version as number) >= (s.version as number)) problems.push('previous.version must be an integer ≥ 1 below version')
+      if (colorsOk) checkWeights(prev.weights, colors, 'previous.weights', problems)
+      checkPolicy(prev.switchPolicy, 'previous.switchPolicy', problems)
     }
-    if (sum !== BUCKETS) problems.push(`weights must sum to ${BUCKETS} basis points, got ${sum}`)
-    for (const k of Object.keys(s.weights)) if (!s.colors.includes(k)) problems.push(`weights name unknown color "${k}"`)
   }
-  const p = s.switchPolicy
-  if (typeof p !== 'object' || p === null || (p.mode !== 'immediate' && p.mode !== 'drain') || !Number.isInteger(p.drainSeconds)) problems.push('switchPolicy is malformed')
   return problems
 }

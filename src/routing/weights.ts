@@ -12,6 +12,15 @@ import { BUCKETS, err, ok, type Problem, type Result } from './types.js'
 export type BasisPoints = Readonly<Record<string, number>>
 
 /**
+ * The weight of a color in a table, 0 when absent. Reads own properties only: a color may
+ * be named like an Object.prototype member ("constructor"), which a plain index would find
+ * on the prototype.
+ */
+export function weightOf (weights: Readonly<Record<string, number>>, color: string): number {
+  return Object.hasOwn(weights, color) ? weights[color] as number : 0
+}
+
+/**
  * Converts one percentage (0..100, up to two decimals) to basis points.
  * Returns a problem for out-of-range or over-precise values instead of rounding silently.
  */
@@ -46,7 +55,7 @@ export function parseWeights (colors: readonly string[], percents: Readonly<Reco
   const out: Record<string, number> = {}
   let sum = 0
   for (const color of colors) {
-    const percent = percents[color] ?? 0
+    const percent = weightOf(percents, color)
     const bp = percentToBasisPoints(color, percent)
     if (!bp.ok) return bp
     out[color] = bp.value
@@ -61,7 +70,7 @@ export function parseWeights (colors: readonly string[], percents: Readonly<Reco
 /** Shows a basis-point table as percentages, in color order. */
 export function weightsToPercent (colors: readonly string[], weights: BasisPoints): Record<string, number> {
   const out: Record<string, number> = {}
-  for (const color of colors) out[color] = basisPointsToPercent(weights[color] ?? 0)
+  for (const color of colors) out[color] = basisPointsToPercent(weightOf(weights, color))
   return out
 }
 
@@ -73,16 +82,25 @@ export function computeThresholds (colors: readonly string[], weights: BasisPoin
   const thresholds = new Uint16Array(colors.length)
   let acc = 0
   for (let i = 0; i < colors.length; i++) {
-    acc += weights[colors[i] as string] ?? 0
+    acc += weightOf(weights, colors[i] as string)
     thresholds[i] = acc
   }
   return thresholds
 }
 
-/** The color index that owns a bucket; -1 only if the thresholds do not cover it. */
+/**
+ * The color index that owns a bucket. Validated weights always cover [0, BUCKETS); should a
+ * table fall short, a bucket past the end goes to the last color with any weight (never an
+ * out-of-range index, never a color of weight 0 while another has weight).
+ */
 export function colorForBucket (thresholds: Uint16Array, bucket: number): number {
+  let last = 0
+  let previous = 0
   for (let i = 0; i < thresholds.length; i++) {
-    if (bucket < (thresholds[i] as number)) return i
+    const t = thresholds[i] as number
+    if (bucket < t) return i
+    if (t > previous) last = i
+    previous = t
   }
-  return -1
+  return last
 }

@@ -16,7 +16,7 @@ import {
   type ChangeMeta, type RoutingState
 } from '../routing/routing-state.js'
 import type { Problem, Result } from '../routing/types.js'
-import type { BasisPoints } from '../routing/weights.js'
+import { weightOf, type BasisPoints } from '../routing/weights.js'
 import type { LastKnownFile } from './last-known.js'
 import type { InstanceInfo, Store } from './store.js'
 
@@ -345,12 +345,12 @@ function conflict (expected: number, current: number): ChangeFailure {
 export function reconcileColors (state: RoutingState, colors: readonly string[], now: Date): Result<RoutingState, string> {
   const same = state.colors.length === colors.length && state.colors.every((c, i) => c === colors[i])
   if (same) return { ok: true, value: state }
-  const orphaned = state.colors.filter((c) => !colors.includes(c) && (state.weights[c] ?? 0) > 0)
+  const orphaned = state.colors.filter((c) => !colors.includes(c) && weightOf(state.weights, c) > 0)
   if (orphaned.length > 0) {
-    return { ok: false, error: `the stored state (version ${state.version}) sends traffic to ${orphaned.map((c) => `"${c}" (${(state.weights[c] ?? 0) / 100} %)`).join(', ')}, which the config no longer lists; move that traffic first or restore the color in the config` }
+    return { ok: false, error: `the stored state (version ${state.version}) sends traffic to ${orphaned.map((c) => `"${c}" (${weightOf(state.weights, c) / 100} %)`).join(', ')}, which the config no longer lists; move that traffic first or restore the color in the config` }
   }
   const weights: Record<string, number> = {}
-  for (const c of colors) weights[c] = state.weights[c] ?? 0
+  for (const c of colors) weights[c] = weightOf(state.weights, c)
   return {
     ok: true,
     value: { ...state, version: state.version + 1, colors, weights, previous: null, kind: 'weights', changedBy: 'switchyard', reason: `colors reconciled with config: ${colors.join(', ')}`, changedAt: now.toISOString() }
