@@ -11,7 +11,10 @@ import { buildAdminServer } from './admin/admin-server.js'
 import type { LoadedConfig } from './config/load-config.js'
 import type { StoreConfig } from './config/config-types.js'
 import { Metrics } from './metrics/metrics.js'
+import { ActiveChecker } from './health/active-checker.js'
 import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
+import type { TargetPools } from './proxy/target-pool.js'
+import type { TargetAdmin } from './admin/admin-server.js'
 import { weightsToPercent } from './routing/weights.js'
 import { FileStore } from './state/file-store.js'
 import { LastKnownFile } from './state/last-known.js'
@@ -64,6 +67,28 @@ function urlOf (server: FastifyInstance): string {
   return `http://${host}:${address.port}`
 }
 
+/** The admin API's view of the data path's targets. */
+function targetAdmin (pools: TargetPools, colors: readonly string[]): TargetAdmin {
+  const colorIndex = (name: string): number => colors.indexOf(name)
+  return {
+    list: () => pools.byColor.flat().map((t) => ({
+      color: t.colorName,
+      id: t.id,
+      url: t.origin,
+      mode: t.mode,
+      health: t.health,
+      inFlight: t.inFlight,
+      ...(t.outlier.ejectedUntil > 0 ? { ejectedUntil: new Date(t.outlier.ejectedUntil).toISOString() } : {})
+    })),
+    find: (color, idOrUrl) => {
+      const c = colorIndex(color)
+      return c < 0 ? undefined : pools.find(c, idOrUrl)?.id
+    },
+    canServe: (color) => pools.available[colorIndex(color)] === 1,
+    inFlight: (color, id) => pools.find(colorIndex(color), id)?.inFlight ?? 0
+  }
+}
+
 /** Starts switchyard on a validated config. */
 export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions = {}): Promise<Running> {
   const { config, colors } = loaded
@@ -91,7 +116,26 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   metrics.storeUp(store.kind, switchboard.storeUp)
   switchboard.onConnectivity((up) => { metrics.storeUp(store.kind, up) })
 
-  const dataPath = await buildDataPath({ config, colors, secret: switchboard.secret, metrics, logger: flogger })
+  const dataPath = await buildDataPath({
+    config,
+    colors,
+    targets: loaded.targets,
+    secret: switchboard.secret,
+    metrics,
+    logger: flogger,
+    onHealth: ({ target, healthy, why }) => {
+      metrics.targetHealth(target.colorName, target.id, healthy)
+      logger[healthy ? 'info' : 'warn']({ color: target.colorName, target: target.id, health: target.health, why }, healthy ? 'target healthy' : 'target unhealthy')
+    }
+  })
+  for (const list of dataPath.pools.byColor) for (const t of list) metrics.targetHealth(t.colorName, t.id, true)
+  const active = config.health.active
+  const checker = active.path === undefined
+    ? undefined
+    : new ActiveChecker({ ...active, path: active.path }, dataPath.pools.byColor.flat().map((t) => ({
+      origin: t.origin,
+      verdict: (healthy: boolean, why: string) => { dataPath.pools.setActiveHealth(t, healthy, why) }
+    })))
   switchboard.onSecret((secret) => { dataPath.setSecret(secret) })
   switchboard.onApply((state, before) => {
     dataPath.apply(state)
@@ -116,6 +160,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     config,
     switchboard,
     metrics,
+    targets: targetAdmin(dataPath.pools, colors),
     logger: flogger,
     ready: () => {
       if (closing) return { ready: false, status: 'shutting down', detail: 'draining in-flight requests' }
@@ -150,6 +195,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
       closing = true
       // The data path drains first while /readyz (admin) reports 503 to load balancers.
       await dataPath.server.close()
+      await checker?.stop()
       await dataPath.closeUpstreams()
       await admin.close()
       await switchboard.stop()

@@ -79,8 +79,8 @@ async function main (argv: string[]): Promise<void> {
     case 'demo': {
       const loaded = await load()
       const upstreams: DemoUpstream[] = []
-      for (const color of loaded.colors) {
-        const target = new URL(loaded.config.colors[color]?.targets[0] ?? '')
+      for (const [i, color] of loaded.colors.entries()) {
+        const target = new URL(loaded.targets[i]?.[0]?.url ?? '')
         upstreams.push(await startDemoUpstream(color, Number(target.port), target.hostname))
       }
       const running = await startSwitchyard(loaded)

@@ -26,6 +26,8 @@ export const ERRORS = {
   SWY_ERR_WEIGHTS_PRECISION: { status: 400, message: 'weights take at most two decimals' },
   SWY_ERR_WEIGHTS_RANGE: { status: 400, message: 'a weight must be from 0 to 100' },
   SWY_ERR_UNKNOWN_COLOR: { status: 400, message: 'no such color' },
+  SWY_ERR_UNKNOWN_TARGET: { status: 404, message: 'no such target in that color' },
+  SWY_ERR_TARGET_UNHEALTHY: { status: 409, message: 'the color has no healthy target; send force: true to flip anyway' },
   SWY_ERR_NOTHING_TO_ROLL_BACK: { status: 409, message: 'there is no earlier state to roll back to' },
   SWY_ERR_STATE_VERSION_CONFLICT: { status: 412, message: 'the state changed since the version given in If-Match' },
   SWY_ERR_STORE_UNAVAILABLE: { status: 503, message: 'the state store is unreachable; routing continues on the last state' },

@@ -9,12 +9,12 @@ import type { Config } from '../config/config-types.js'
 import { isLoopback } from '../config/load-config.js'
 import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
 import type { Metrics } from '../metrics/metrics.js'
-import { flipTo, rollback, setWeights, type ChangeMeta } from '../routing/routing-state.js'
+import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta, type SwitchPolicy } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
 import type { InstanceInfo } from '../state/store.js'
 import type { Switchboard, Transition } from '../state/switchboard.js'
 import { createAuthenticator, type Principal } from './auth.js'
-import { flipBody, historyQuery, putWeightsBody, rollbackBody, writeQuery } from './schemas.js'
+import { flipBody, historyQuery, putWeightsBody, rollbackBody, targetBody, targetParams, writeQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
 
 declare module 'fastify' {
@@ -24,10 +24,23 @@ declare module 'fastify' {
   }
 }
 
+/** The admin API's view of the data path's targets (implemented in app.ts). */
+export interface TargetAdmin {
+  /** Every target with its mode, health and in-flight count (this instance's view). */
+  list (): Array<Record<string, unknown>>
+  /** The id of a color's target given its id or URL, if it exists. */
+  find (color: string, idOrUrl: string): string | undefined
+  /** True when the color has a target that can take a request now. */
+  canServe (color: string): boolean
+  /** Requests in flight to a target on this instance. */
+  inFlight (color: string, id: string): number
+}
+
 /** What the admin API needs. */
 export interface AdminDeps {
   readonly config: Config
   readonly switchboard: Switchboard
+  readonly targets: TargetAdmin
   readonly metrics: Metrics
   readonly logger: FastifyBaseLogger
   /** Whether this instance is ready to serve (started, store reachable). */
@@ -40,6 +53,18 @@ const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
 
 function sendError (reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
   return reply.code(ERRORS[code].status).send(errorBody(code, message))
+}
+
+/** A switch policy as the API takes it (`seconds`, or `drainSeconds` as the state shows it). */
+interface PolicyBody {
+  readonly mode: 'immediate' | 'drain'
+  readonly seconds?: number
+  readonly drainSeconds?: number
+}
+
+function policyOf (body: PolicyBody | undefined, current: SwitchPolicy): SwitchPolicy {
+  if (body === undefined) return current
+  return { mode: body.mode, drainSeconds: body.mode === 'drain' ? (body.seconds ?? body.drainSeconds ?? 0) : 0 }
 }
 
 /** True for a Host header naming this machine (a loopback address or localhost, any port). */
@@ -174,14 +199,47 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     return { version, instances: [...p.applied, ...p.lagging].map(instanceView) }
   })
 
-  server.put<{ Body: { weights: Record<string, number>, reason?: string }, Querystring: { wait?: string } }>('/weights', { schema: { body: putWeightsBody, querystring: writeQuery } }, async (request, reply) => {
+  server.put<{ Body: { weights: Record<string, number>, switchPolicy?: PolicyBody, reason?: string }, Querystring: { wait?: string } }>('/weights', { schema: { body: putWeightsBody, querystring: writeQuery } }, async (request, reply) => {
     const parsed = parseWeights(switchboard.state.colors, request.body.weights)
     if (!parsed.ok) return sendError(reply, `SWY_ERR_${parsed.error.code}`, parsed.error.message)
-    return write(request, reply, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta) }), request.body.reason)
+    const policy = request.body.switchPolicy
+    return write(request, reply, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policyOf(policy, s.switchPolicy)) }), request.body.reason)
   })
 
-  server.post<{ Body: { to: string, reason?: string }, Querystring: { wait?: string } }>('/flip', { schema: { body: flipBody, querystring: writeQuery } }, async (request, reply) =>
-    write(request, reply, (s, meta) => flipTo(s, request.body.to, meta), request.body.reason))
+  server.post<{ Body: { to: string, force?: boolean, switchPolicy?: PolicyBody, reason?: string }, Querystring: { wait?: string } }>('/flip', { schema: { body: flipBody, querystring: writeQuery } }, async (request, reply) => {
+    const { to, force, switchPolicy } = request.body
+    if (switchboard.state.colors.includes(to) && force !== true && !deps.targets.canServe(to)) {
+      return sendError(reply, 'SWY_ERR_TARGET_UNHEALTHY', `color "${to}" has no healthy, enabled target on this instance; send "force": true to flip anyway`)
+    }
+    return write(request, reply, (s, meta) => flipTo(s, to, meta, policyOf(switchPolicy, s.switchPolicy)), request.body.reason)
+  })
+
+  server.get('/targets', async () => ({ version: switchboard.state.version, targets: deps.targets.list() }))
+
+  server.post<{ Params: { color: string, target: string, action: 'drain' | 'enable' | 'disable' }, Body: { reason?: string } | null, Querystring: { wait?: string } }>('/targets/:color/:target/:action', { schema: { params: targetParams, body: targetBody, querystring: writeQuery } }, async (request, reply) => {
+    const { color, target, action } = request.params
+    if (!switchboard.state.colors.includes(color)) return sendError(reply, 'SWY_ERR_UNKNOWN_COLOR', `unknown color "${color}"; configured colors are ${switchboard.state.colors.join(', ')}`)
+    const id = deps.targets.find(color, target)
+    if (id === undefined) return sendError(reply, 'SWY_ERR_UNKNOWN_TARGET', `color "${color}" has no target "${target}" (use its id or URL; see GET /targets)`)
+    const mode = action === 'drain' ? 'draining' : action === 'enable' ? 'enabled' : 'disabled'
+    const expected = parseIfMatch(request.headers['if-match'])
+    if (Number.isNaN(expected)) return sendError(reply, 'SWY_ERR_ADMIN_INVALID_IF_MATCH')
+    const meta: ChangeMeta = { changedBy: request.principal?.name ?? 'unknown', reason: request.body?.reason ?? '', at: now().toISOString() }
+    const outcome = await switchboard.change((s, m) => ({ ok: true, value: setTargetMode(s, color, id, mode, m) }), meta, expected)
+    if (!outcome.ok) return sendError(reply, outcome.error.code, outcome.error.message)
+    void reply.header('x-switchyard-changed', String(outcome.value.changed))
+    const body = { ...current(reply), target: { color, id, mode } }
+    if (request.query.wait === undefined || mode === 'enabled') return body
+    // Wait until this instance has no request in flight to the target (drained).
+    const deadline = Date.now() + Number(request.query.wait)
+    let inFlight = deps.targets.inFlight(color, id)
+    while (inFlight > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      inFlight = deps.targets.inFlight(color, id)
+    }
+    void reply.code(inFlight === 0 ? 200 : 202)
+    return { ...body, target: { color, id, mode, inFlight, drained: inFlight === 0 } }
+  })
 
   server.post<{ Body: { reason?: string } | null, Querystring: { wait?: string } }>('/rollback', { schema: { body: rollbackBody, querystring: writeQuery } }, async (request, reply) =>
     write(request, reply, (s, meta) => rollback(s, meta), request.body?.reason))

@@ -7,6 +7,18 @@
 
 const reason = { type: 'string', maxLength: 500 } as const
 
+/** What sticky clients of a color that drops to 0 do: move now, or stay up to `seconds` while it is healthy. */
+const switchPolicy = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['mode'],
+  properties: {
+    mode: { enum: ['immediate', 'drain'] },
+    seconds: { type: 'integer', minimum: 0, maximum: 86400 },
+    drainSeconds: { type: 'integer', minimum: 0, maximum: 86400 }
+  }
+} as const
+
 /** PUT /weights */
 export const putWeightsBody = {
   type: 'object',
@@ -14,6 +26,7 @@ export const putWeightsBody = {
   required: ['weights'],
   properties: {
     weights: { type: 'object', minProperties: 1, maxProperties: 16, additionalProperties: { type: 'number' } },
+    switchPolicy,
     reason
   }
 } as const
@@ -25,6 +38,8 @@ export const flipBody = {
   required: ['to'],
   properties: {
     to: { type: 'string', minLength: 1, maxLength: 32 },
+    force: { type: 'boolean' },
+    switchPolicy,
     reason
   }
 } as const
@@ -48,4 +63,23 @@ export const writeQuery = {
   type: 'object',
   additionalProperties: false,
   properties: { wait: { type: 'string', pattern: '^(60000|[1-5]?[0-9]{1,4})$' } }
+} as const
+
+/** POST /targets/:color/:target/:action */
+export const targetParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['color', 'target', 'action'],
+  properties: {
+    color: { type: 'string', minLength: 1, maxLength: 32 },
+    target: { type: 'string', minLength: 1, maxLength: 2048 },
+    action: { enum: ['drain', 'enable', 'disable'] }
+  }
+} as const
+
+/** Body of a target action (optional). */
+export const targetBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { reason }
 } as const

@@ -11,6 +11,12 @@ export interface Listen {
   readonly port: number
 }
 
+/** One upstream instance of a color: a stable id (default host:port) and its origin. */
+export interface TargetConfig {
+  readonly id: string
+  readonly url: string
+}
+
 /** An admin bearer token: a name (recorded as changedBy) and a role. */
 export interface AdminToken {
   readonly name: string
@@ -32,7 +38,7 @@ export interface Config {
     readonly tokens: readonly AdminToken[]
     readonly bodyLimit: number
   }
-  readonly colors: Readonly<Record<string, { readonly targets: readonly string[] }>>
+  readonly colors: Readonly<Record<string, { readonly targets: ReadonlyArray<string | { readonly id?: string, readonly url: string }> }>>
   readonly initial: { readonly weights?: Readonly<Record<string, number>> }
   readonly sticky: {
     readonly mode: 'cookie' | 'header' | 'none'
@@ -64,6 +70,13 @@ export interface Config {
     readonly trustForwarded: boolean
     readonly websocket: boolean
   }
+  readonly health: {
+    /** Active checks run only when `path` is set. */
+    readonly active: { readonly path?: string, readonly intervalMs: number, readonly timeoutMs: number, readonly healthyThreshold: number, readonly unhealthyThreshold: number }
+    readonly passive: { readonly enabled: boolean, readonly consecutiveFailures: number, readonly baseEjectionMs: number, readonly maxEjectionMs: number }
+  }
+  /** Methods retried once on another target after a refused or reset connection. */
+  readonly retry: { readonly methods: readonly string[] }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
   readonly shutdown: { readonly graceSeconds: number }
 }

@@ -10,7 +10,7 @@ import { Ajv } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { SwitchyardError } from '../errors.js'
 import { parseWeights, type BasisPoints } from '../routing/weights.js'
-import type { Config } from './config-types.js'
+import type { Config, TargetConfig } from './config-types.js'
 
 /** The JSON Schema of the configuration (also shipped for editors in config/). */
 export const CONFIG_SCHEMA: Record<string, unknown> = JSON.parse(readFileSync(new URL('../../config/switchyard.schema.json', import.meta.url), 'utf8'))
@@ -18,11 +18,23 @@ export const CONFIG_SCHEMA: Record<string, unknown> = JSON.parse(readFileSync(ne
 const ajv = new Ajv({ allErrors: true, useDefaults: true, discriminator: true, strict: true, allowUnionTypes: true })
 const validate = ajv.compile(CONFIG_SCHEMA)
 
-/** A configuration that passed every check, with its compiled initial weights. */
+/** A configuration that passed every check, with its compiled initial weights and target lists. */
 export interface LoadedConfig {
   readonly config: Config
   readonly colors: readonly string[]
   readonly initialWeights: BasisPoints
+  /** Per color, in color order: its targets with ids. */
+  readonly targets: ReadonlyArray<readonly TargetConfig[]>
+}
+
+/** A target entry of the config as {id, url}; the default id is the URL's host:port. */
+export function targetOf (entry: string | { readonly id?: string, readonly url: string }): TargetConfig {
+  const url = typeof entry === 'string' ? entry : entry.url
+  let id = typeof entry === 'string' ? undefined : entry.id
+  if (id === undefined) {
+    try { id = new URL(url).host } catch { id = url }
+  }
+  return { id, url }
 }
 
 /** The embedded defaults: what `switchyard demo` runs on (DESIGN.md's sample, minus tokens). */
@@ -84,7 +96,8 @@ export function validateConfig (input: unknown, env: NodeJS.ProcessEnv = process
   const weights = semanticChecks(substituted, problems)
   if (problems.length > 0 || weights === undefined) throw configError(source, problems)
   const config = substituted as Config
-  return { config, colors: Object.keys(config.colors), initialWeights: weights }
+  const colors = Object.keys(config.colors)
+  return { config, colors, initialWeights: weights, targets: colors.map((c) => (config.colors[c]?.targets ?? []).map(targetOf)) }
 }
 
 function record (value: unknown): Record<string, unknown> | undefined {
@@ -98,8 +111,13 @@ function semanticChecks (raw: unknown, problems: string[]): BasisPoints | undefi
   for (const [color, def] of Object.entries(colorTable)) {
     const targets = record(def)?.targets
     if (!Array.isArray(targets)) continue
-    targets.forEach((t: unknown, i) => {
+    const ids = new Set<string>()
+    targets.forEach((entry: unknown, i) => {
+      const t = typeof entry === 'string' ? entry : record(entry)?.url
       if (typeof t !== 'string') return
+      const id = targetOf(typeof entry === 'string' ? entry : { ...(record(entry) as { id?: string }), url: t }).id
+      if (ids.has(id)) problems.push(`colors.${color}.targets[${i}]: duplicate target id "${id}" (give each target an id, or distinct host:port)`)
+      ids.add(id)
       let url: URL
       try { url = new URL(t) } catch { problems.push(`colors.${color}.targets[${i}]: "${t}" is not a URL`); return }
       if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '') {
@@ -134,6 +152,10 @@ function semanticChecks (raw: unknown, problems: string[]): BasisPoints | undefi
     const ways = ['url', 'sentinels', 'cluster'].filter((k) => store[k] !== undefined)
     if (ways.length !== 1) problems.push(`store: a redis store needs exactly one of url, sentinels or cluster${ways.length > 1 ? `, got ${ways.join(' and ')}` : ''}`)
     if (store.sentinels !== undefined && store.name === undefined) problems.push('store.name: the Sentinel master group name is required with sentinels')
+  }
+  const passive = record(record(root.health)?.passive)
+  if (typeof passive?.baseEjectionMs === 'number' && typeof passive.maxEjectionMs === 'number' && passive.maxEjectionMs < passive.baseEjectionMs) {
+    problems.push('health.passive.maxEjectionMs: must be at least baseEjectionMs')
   }
   const overrides = record(root.overrides)
   if (overrides?.secret !== undefined && overrides.enabled !== true) {

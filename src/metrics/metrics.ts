@@ -17,7 +17,7 @@ export const UPSTREAM_ERROR_KINDS = ['connect', 'timeout', 'reset', 'bad_respons
 /** One upstream failure kind. */
 export type UpstreamErrorKind = typeof UPSTREAM_ERROR_KINDS[number]
 
-const SWITCH_KINDS: readonly ChangeKind[] = ['weights', 'flip', 'rollback']
+const SWITCH_KINDS: readonly ChangeKind[] = ['weights', 'flip', 'rollback', 'target']
 
 /** Label value for requests that no color served. */
 export const NO_COLOR = 'none'
@@ -48,6 +48,7 @@ export class Metrics {
   readonly #switches: Counter
   readonly #lastChange: Gauge
   readonly #storeUp: Gauge
+  readonly #targetHealthy: Gauge
 
   constructor (colors: readonly string[], opts: { defaultMetrics?: boolean } = {}) {
     this.#colors = colors
@@ -61,6 +62,7 @@ export class Metrics {
     this.#switches = new Counter({ name: 'switchyard_switches_total', help: 'Routing changes applied, by kind', labelNames: ['kind'], registers })
     this.#lastChange = new Gauge({ name: 'switchyard_last_change_timestamp_seconds', help: 'When the routing state this instance routes by was changed', registers })
     this.#storeUp = new Gauge({ name: 'switchyard_store_up', help: '1 when the state store is reachable', labelNames: ['kind'], registers })
+    this.#targetHealthy = new Gauge({ name: 'switchyard_target_healthy', help: '1 when a target passes its health checks and is not ejected', labelNames: ['color', 'target'], registers })
     // Every series exists from the start at 0 (the label sets are small and fixed), so
     // rate() and absent() work from the first scrape, not from the first event.
     const labels = [...colors, NO_COLOR]
@@ -68,12 +70,18 @@ export class Metrics {
       for (const reason of REASONS) {
         for (const cls of CODE_CLASSES) this.#requests.push(zero(requests.labels(color, cls, reason)))
       }
+      durations.zero({ color })
       this.#durations.push(durations.labels(color))
       for (const kind of UPSTREAM_ERROR_KINDS) this.#upstreamErrors.push(zero(upstreamErrors.labels(color, kind)))
       this.#inFlight.push(zero(inFlight.labels(color)))
     }
     for (const kind of SWITCH_KINDS) this.#switches.labels(kind).inc(0)
-    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry })
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry })
+      // prom-client names these gauges *_total, which Prometheus reserves for counters
+      // (promtool rejects them); sum(nodejs_active_handles) etc. give the same totals.
+      for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name)
+    }
   }
 
   /**
@@ -110,6 +118,11 @@ export class Metrics {
     this.#version.set(state.version)
     this.#lastChange.set(Date.parse(state.changedAt) / 1000)
     if (isNew && state.kind !== 'init') this.#switches.labels(state.kind).inc()
+  }
+
+  /** Sets a target's health (target ids come from the config, a fixed set). */
+  targetHealth (color: string, target: string, healthy: boolean): void {
+    this.#targetHealthy.labels(color, target).set(healthy ? 1 : 0)
   }
 
   /** Sets store connectivity. */

@@ -1,42 +1,50 @@
 /**
  * The data path: a fastify server with @fastify/http-proxy choosing the upstream per request.
- * A preHandler reads the current route table (one reference, swapped on every state change),
- * decides the color from the override, sticky cookie or header bucket, picks a target round
- * robin, and leaves the outcome on the request as primitives; getUpstream returns the target,
- * rewriteHeaders appends the sticky Set-Cookie, onResponse counts the request. No I/O and no
- * await happen between the request and the upstream call.
+ * A preHandler reads the current route table (one reference, swapped on every state change)
+ * and the per-color availability (recomputed on health or mode changes), decides the color
+ * from the override, drain window, sticky cookie or header bucket, picks the least-loaded
+ * usable target, and leaves the outcome on the request; getUpstream returns the target,
+ * rewriteHeaders appends the sticky Set-Cookie, and the raw response's 'close' does the
+ * accounting (metrics, in-flight, passive health). No I/O and no await happen between the
+ * request and the upstream call. An idempotent request refused or reset before any response
+ * byte is sent once more, to another target.
  */
 import { randomInt } from 'node:crypto'
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
 import httpProxy from '@fastify/http-proxy'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Agent } from 'undici'
-import type { Config } from '../config/config-types.js'
+import type { Config, TargetConfig } from '../config/config-types.js'
 import { errorBody } from '../errors.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { decide } from '../routing/decide.js'
 import { nextFreshBucket } from '../routing/fresh-bucket.js'
 import { headerBucket, saltToSeed } from '../routing/header-bucket.js'
 import { buildRouteTable, type RouteTable } from '../routing/route-table.js'
-import type { RoutingState } from '../routing/routing-state.js'
+import { targetMode, type RoutingState } from '../routing/routing-state.js'
 import { encodeStickyCookie, readCookie, verifyStickyCookie, type Mac } from '../routing/sticky-cookie.js'
-import { BUCKETS } from '../routing/types.js'
+import { BUCKETS, REASONS } from '../routing/types.js'
+import { colorForBucket } from '../routing/weights.js'
 import { hmacFor } from './sticky-mac.js'
 import { classifyUpstreamError } from './upstream-errors.js'
-import { UpstreamPool } from './upstream-pool.js'
+import { TargetPools, type HealthEvent, type Target } from './target-pool.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Index of the serving color, -1 before routing. */
+    /** Index of the serving color, -1 before routing or when none can serve. */
     swyColor: number
     /** Index in REASONS of the decision's reason. */
     swyReason: number
-    /** The chosen target origin. */
+    /** The chosen target's origin. */
     swyTarget: string
+    /** The chosen target (in-flight and passive health are kept on it). */
+    swyTargetRef: Target | null
     /** A sticky cookie to set on the response, '' for none. */
     swyCookie: string
     /** performance.now() when the request was routed. */
     swyStart: number
+    /** True once the request was retried on another target. */
+    swyRetried: boolean
   }
 }
 
@@ -48,22 +56,27 @@ type TaggedResponse = ServerResponse & { [kRequest]?: FastifyRequest | undefined
 export interface ProxyDeps {
   readonly config: Config
   readonly colors: readonly string[]
+  readonly targets: ReadonlyArray<readonly TargetConfig[]>
   readonly secret: string
   readonly metrics: Metrics
   readonly logger: FastifyBaseLogger
+  /** Told when a target's health changes (logs, metrics). */
+  readonly onHealth?: (e: HealthEvent) => void
 }
 
 const MODE_NONE = 0
 const MODE_COOKIE = 1
 const MODE_HEADER = 2
 
-/** The running data path: the fastify server and the hook to swap its route table. */
+/** The running data path: the fastify server and the hooks to steer it. */
 export interface DataPath {
   readonly server: FastifyInstance
-  /** Compiles and swaps the route table for a newly applied state. */
+  /** Compiles and swaps the route table (and target modes) for a newly applied state. */
   apply (state: RoutingState): void
   /** The route table requests are decided on now. */
   readonly table: RouteTable
+  /** Every color's targets, with their health and in-flight counts. */
+  readonly pools: TargetPools
   /** Uses a new cookie secret (another instance's won a store re-seed). */
   setSecret (secret: string): void
   /** Closes idle upstream connections (after the server closed). */
@@ -84,7 +97,9 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const cookieName = sticky.cookie
   const ttl = sticky.ttlSeconds
   const cookieAttrs = `; Path=/; Max-Age=${ttl}; HttpOnly; SameSite=${sticky.sameSite}${sticky.secure || sticky.sameSite === 'None' ? '; Secure' : ''}`
-  const pools = colors.map((c) => new UpstreamPool(config.colors[c]?.targets ?? []))
+  const pools = new TargetPools(colors, deps.targets, config.health.passive, deps.onHealth)
+  const available = pools.available
+  const retryMethods = new Set(config.retry.methods)
   const overrideRule = { enabled: overridesOn, mac: overrideMac }
   let lastFresh = randomInt(BUCKETS)
   let table: RouteTable = buildRouteTable(0, colors, Object.fromEntries(colors.map((c, i) => [c, i === 0 ? BUCKETS : 0])), overrideRule)
@@ -107,8 +122,10 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   server.decorateRequest('swyColor', -1)
   server.decorateRequest('swyReason', 0)
   server.decorateRequest('swyTarget', '')
+  server.decorateRequest('swyTargetRef', null)
   server.decorateRequest('swyCookie', '')
   server.decorateRequest('swyStart', 0)
+  server.decorateRequest('swyRetried', false)
 
   // One listener function for every response ('close' fires for answered and abandoned
   // requests alike, unlike fastify's onResponse), so accounting allocates no closure.
@@ -116,8 +133,16 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     const request = this[kRequest]
     if (request === undefined) return
     this[kRequest] = undefined
+    const status = this.writableFinished ? this.statusCode : 499
+    const target = request.swyTargetRef
+    if (target !== null) {
+      // The upstream answered (our own 502/504s clear the target in onError).
+      target.inFlight--
+      if (status !== 499) pools.outcome(target, status < 500, Date.now())
+      if (status >= 500 && status !== 499) metrics.upstreamError(request.swyColor, '5xx')
+    }
     metrics.ended(request.swyColor)
-    metrics.request(request.swyColor, request.swyReason, this.writableFinished ? this.statusCode : 499, (performance.now() - request.swyStart) / 1000)
+    metrics.request(request.swyColor, request.swyReason, status, (performance.now() - request.swyStart) / 1000)
   }
 
   function route (request: FastifyRequest, reply: FastifyReply, done: () => void): void {
@@ -130,12 +155,13 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     }
     let stickyBucket = -1
     let cookieColor = ''
+    const now = Date.now()
     if (mode === MODE_COOKIE) {
       const header = headers.cookie
       if (header !== undefined) {
         const raw = readCookie(header, cookieName)
         if (raw !== undefined) {
-          const c = verifyStickyCookie(raw, cookieMac, (Date.now() / 1000) | 0, ttl)
+          const c = verifyStickyCookie(raw, cookieMac, (now / 1000) | 0, ttl)
           if (c !== undefined) { stickyBucket = c.bucket; cookieColor = c.color }
         }
       }
@@ -145,7 +171,8 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     }
     let fresh = 0
     if (stickyBucket < 0) fresh = lastFresh = nextFreshBucket(lastFresh)
-    const decision = decide(t, override, stickyBucket, fresh)
+    const lastColor = cookieColor === '' ? -1 : (t.colorIndex.get(cookieColor) ?? -1)
+    const decision = decide(t, override, stickyBucket, fresh, lastColor, now / 1000, available)
     const color = decision.color
     request.swyColor = color
     request.swyReason = decision.reasonIndex
@@ -154,21 +181,44 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     const raw = reply.raw as TaggedResponse
     raw[kRequest] = request
     raw.on('close', onClose)
-    const target = (pools[color] as UpstreamPool).pick()
+    const target = color < 0 ? undefined : pools.pick(color)
     if (target === undefined) {
-      reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', `color "${t.colors[color] ?? '?'}" has no target`))
+      reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', override !== undefined && decision.reason === 'fallback'
+        ? `the color forced by ${overrideHeader} has no healthy target`
+        : 'no color with weight has a healthy target'))
       return
     }
-    request.swyTarget = target
-    if (mode === MODE_COOKIE && decision.reason !== 'override') {
+    target.inFlight++
+    request.swyTargetRef = target
+    request.swyTarget = target.origin
+    // The cookie records the color the weights chose for this client (not a fallback), so
+    // it returns there when that color recovers, and drain knows where it was.
+    if (mode === MODE_COOKIE && decision.reason !== 'override' && decision.reason !== 'fallback') {
       const served = t.colors[color] as string
       if (stickyBucket < 0) {
-        request.swyCookie = `${cookieName}=${encodeStickyCookie({ bucket: fresh, color: served, issuedAt: (Date.now() / 1000) | 0 }, cookieMac)}${cookieAttrs}`
+        request.swyCookie = `${cookieName}=${encodeStickyCookie({ bucket: fresh, color: served, issuedAt: (now / 1000) | 0 }, cookieMac)}${cookieAttrs}`
       } else if (cookieColor !== served) {
-        request.swyCookie = `${cookieName}=${encodeStickyCookie({ bucket: stickyBucket, color: served, issuedAt: (Date.now() / 1000) | 0 }, cookieMac)}${cookieAttrs}`
+        request.swyCookie = `${cookieName}=${encodeStickyCookie({ bucket: stickyBucket, color: served, issuedAt: (now / 1000) | 0 }, cookieMac)}${cookieAttrs}`
       }
+    } else if (mode === MODE_COOKIE && stickyBucket < 0 && decision.reason === 'fallback') {
+      request.swyCookie = `${cookieName}=${encodeStickyCookie({ bucket: fresh, color: t.colors[colorForBucket(t.thresholds, fresh)] as string, issuedAt: (now / 1000) | 0 }, cookieMac)}${cookieAttrs}`
     }
     done()
+  }
+
+  /** Another target for a retry: the same color first, else the next color with weight that can serve. */
+  function retryTarget (color: number, failed: Target): Target | undefined {
+    const same = pools.pick(color, failed)
+    if (same !== undefined) return same
+    const n = colors.length
+    for (let k = 1; k < n; k++) {
+      const c = (color + k) % n
+      if (table.weighted[c] === 1 && available[c] === 1) {
+        const other = pools.pick(c, failed)
+        if (other !== undefined) return other
+      }
+    }
+    return undefined
   }
 
   function forwardedHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
@@ -201,6 +251,50 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     }
   }
 
+  const replyOptions = {
+    getUpstream: (request: FastifyRequest) => request.swyTarget,
+    rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => forwardedHeaders(request, headers),
+    rewriteHeaders: (headers: IncomingHttpHeaders, request?: FastifyRequest) => {
+      const cookie = request?.swyCookie
+      if (cookie !== undefined && cookie !== '') {
+        const prior = headers['set-cookie']
+        headers['set-cookie'] = prior === undefined ? [cookie] : Array.isArray(prior) ? [...prior, cookie] : [prior, cookie]
+      }
+      return headers
+    },
+    retryDelay: () => null,
+    onError: (reply: FastifyReply, { error }: { error: unknown }) => {
+      const request = reply.request
+      const failure = classifyUpstreamError(error)
+      metrics.upstreamError(request.swyColor, failure.kind)
+      const failed = request.swyTargetRef
+      if (failed !== null) {
+        failed.inFlight--
+        pools.outcome(failed, false, Date.now())
+        request.swyTargetRef = null
+        if (!request.swyRetried && (failure.kind === 'connect' || failure.kind === 'reset') && retryMethods.has(request.method)) {
+          const next = retryTarget(failed.color, failed)
+          if (next !== undefined) {
+            request.swyRetried = true
+            if (next.color !== request.swyColor) {
+              metrics.ended(request.swyColor)
+              metrics.started(next.color)
+              request.swyColor = next.color
+              request.swyReason = FALLBACK_REASON
+            }
+            next.inFlight++
+            request.swyTargetRef = next
+            request.swyTarget = next.origin
+            reply.from(undefined, replyOptions as unknown as Parameters<FastifyReply['from']>[1])
+            return
+          }
+        }
+      }
+      const body = errorBody(failure.code, `${errorBody(failure.code).message} (color "${table.colors[request.swyColor] ?? 'none'}")`)
+      void reply.code(failure.code === 'SWY_ERR_UPSTREAM_TIMEOUT' ? 504 : 502).send(body)
+    }
+  }
+
   await server.register(httpProxy, {
     upstream: '',
     ...(config.proxy.websocket ? { websocket: true as const } : { websocket: false as const }),
@@ -208,32 +302,15 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     undici: agent,
     preHandler: route,
     wsClientOptions,
-    replyOptions: {
-      getUpstream: (request) => (request as unknown as FastifyRequest).swyTarget,
-      rewriteRequestHeaders: (request, headers) => forwardedHeaders(request as unknown as FastifyRequest, headers),
-      rewriteHeaders: (headers, request) => {
-        const cookie = (request as unknown as FastifyRequest | undefined)?.swyCookie
-        if (cookie !== undefined && cookie !== '') {
-          const prior = headers['set-cookie']
-          headers['set-cookie'] = prior === undefined ? [cookie] : Array.isArray(prior) ? [...prior, cookie] : [prior, cookie]
-        }
-        return headers
-      },
-      retryDelay: () => null,
-      onError: (reply, { error }) => {
-        const request = reply.request as unknown as FastifyRequest
-        const failure = classifyUpstreamError(error)
-        metrics.upstreamError(request.swyColor, failure.kind)
-        const body = errorBody(failure.code, `${errorBody(failure.code).message} (color "${table.colors[request.swyColor] ?? 'none'}")`)
-        void reply.code(failure.code === 'SWY_ERR_UPSTREAM_TIMEOUT' ? 504 : 502).send(body)
-      }
-    }
+    replyOptions: replyOptions as unknown as NonNullable<Parameters<typeof httpProxy>[1]['replyOptions']>
   })
 
   return {
     server,
+    pools,
     apply (state: RoutingState) {
-      table = buildRouteTable(state.version, colors, state.weights, overrideRule)
+      table = buildRouteTable(state.version, colors, state.weights, overrideRule, state.drainUntil)
+      pools.setModes((target) => targetMode(state, target.colorName, target.id))
     },
     get table () { return table },
     setSecret (secret: string) {
@@ -241,7 +318,10 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       if (sticky.salt === undefined) seed = saltToSeed(hmacFor(secret, 'header-salt')('salt'))
     },
     async closeUpstreams () {
+      pools.close()
       await agent.close()
     }
   }
 }
+
+const FALLBACK_REASON = REASONS.indexOf('fallback')

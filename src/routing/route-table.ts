@@ -6,7 +6,7 @@
 import { overrideValue } from './override.js'
 import type { Mac } from './sticky-cookie.js'
 import { REASONS, type Reason } from './types.js'
-import { computeThresholds, type BasisPoints } from './weights.js'
+import { computeThresholds, weightOf, type BasisPoints } from './weights.js'
 
 /** The outcome of a decision: a color index and why. Shared, immutable. */
 export interface Decision {
@@ -22,6 +22,10 @@ export interface RouteTable {
   readonly colors: readonly string[]
   readonly colorIndex: ReadonlyMap<string, number>
   readonly thresholds: Uint16Array
+  /** 1 where the color has weight > 0 (fallback candidates). */
+  readonly weighted: Uint8Array
+  /** Per color: until when (seconds since the epoch) its sticky clients may stay while it has weight 0; 0 = no window. */
+  readonly drainUntil: Float64Array
   /** Accepted override values (plain color names, or signed values) → color index. */
   readonly overrides: ReadonlyMap<string, number>
   /** decisions[reasonIndex * colors.length + color]. */
@@ -35,8 +39,14 @@ export interface OverrideRule {
   readonly mac?: Mac | undefined
 }
 
-/** Compiles a route table for one state version. */
-export function buildRouteTable (version: number, colors: readonly string[], weights: BasisPoints, override: OverrideRule): RouteTable {
+/** The decision when no color can serve: 503. Shared. */
+export const NO_ROUTE: Decision = Object.freeze({ color: -1, reason: 'fallback', reasonIndex: REASONS.indexOf('fallback') })
+
+/**
+ * Compiles a route table for one state version.
+ * @param drainUntil per color name, ms since the epoch (from the state's drain windows)
+ */
+export function buildRouteTable (version: number, colors: readonly string[], weights: BasisPoints, override: OverrideRule, drainUntil: Readonly<Record<string, number>> = {}): RouteTable {
   const colorIndex = new Map<string, number>()
   colors.forEach((c, i) => colorIndex.set(c, i))
   const overrides = new Map<string, number>()
@@ -50,6 +60,8 @@ export function buildRouteTable (version: number, colors: readonly string[], wei
     colors: Object.freeze([...colors]),
     colorIndex,
     thresholds: computeThresholds(colors, weights),
+    weighted: Uint8Array.from(colors, (c) => (weightOf(weights, c) > 0 ? 1 : 0)),
+    drainUntil: Float64Array.from(colors, (c) => (weightOf(weights, c) === 0 && Object.hasOwn(drainUntil, c) ? (drainUntil[c] as number) / 1000 : 0)),
     overrides,
     decisions: Object.freeze(decisions)
   })

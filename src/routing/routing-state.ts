@@ -1,7 +1,12 @@
 /**
- * The routing state document and its transitions (set weights, flip, rollback). Every
- * transition is pure: it takes the current state and the change's metadata (who, why, when,
- * passed in) and returns the next state, or a problem. Versions only grow.
+ * The routing state document and its transitions (set weights, flip, rollback, target
+ * modes). Every transition is pure: it takes the current state and the change's metadata
+ * (who, why, when, passed in) and returns the next state, or a problem. Versions only grow.
+ *
+ * Drain windows are computed at write time: when a change under the `drain` policy takes a
+ * color from some weight to 0, `drainUntil[color]` is set to the change time plus the
+ * policy's seconds; a color that gets weight again loses its window. A request then needs
+ * one comparison, not a look at the history.
  */
 import { err, ok, BUCKETS, type Problem, type Result } from './types.js'
 import { weightOf, type BasisPoints } from './weights.js'
@@ -13,19 +18,32 @@ export interface SwitchPolicy {
 }
 
 /** Kinds of change; the `switches_total{kind}` metric labels by this fixed set. */
-export type ChangeKind = 'init' | 'weights' | 'flip' | 'rollback'
+export type ChangeKind = 'init' | 'weights' | 'flip' | 'rollback' | 'target'
 
-/** The part of a state that a rollback restores. */
+/** A target's administrative mode; `enabled` is the default and is not stored. */
+export type TargetMode = 'enabled' | 'draining' | 'disabled'
+
+/** Non-default target modes per color and target id. */
+export type TargetModes = Readonly<Record<string, Readonly<Record<string, 'draining' | 'disabled'>>>>
+
+/**
+ * The settings a change is recorded with. A rollback restores `weights` and `switchPolicy`;
+ * target modes are shown for the audit trail but a rollback leaves them as they are (a
+ * rollback undoes a traffic shift, it does not put a drained instance back).
+ */
 export interface RoutingSettings {
   readonly version: number
   readonly weights: BasisPoints
   readonly switchPolicy: SwitchPolicy
+  readonly targets?: TargetModes
 }
 
 /** The versioned routing document every instance routes by. */
 export interface RoutingState extends RoutingSettings {
   readonly colors: readonly string[]
   readonly previous: RoutingSettings | null
+  /** Per color of weight 0 under the drain policy: until when (ms since the epoch) its sticky clients may stay. */
+  readonly drainUntil?: Readonly<Record<string, number>>
   readonly kind: ChangeKind
   readonly changedBy: string
   readonly reason: string
@@ -54,7 +72,43 @@ export interface HistoryEntry {
 export const IMMEDIATE: SwitchPolicy = Object.freeze({ mode: 'immediate', drainSeconds: 0 })
 
 function settingsOf (s: RoutingSettings): RoutingSettings {
-  return { version: s.version, weights: s.weights, switchPolicy: s.switchPolicy }
+  return { version: s.version, weights: s.weights, switchPolicy: s.switchPolicy, targets: s.targets ?? {} }
+}
+
+/** The mode of one target (default `enabled`). */
+export function targetMode (state: RoutingState, color: string, id: string): TargetMode {
+  const modes = state.targets ?? {}
+  const byColor = Object.hasOwn(modes, color) ? modes[color] as Readonly<Record<string, 'draining' | 'disabled'>> : undefined
+  return byColor !== undefined && Object.hasOwn(byColor, id) ? byColor[id] as 'draining' | 'disabled' : 'enabled'
+}
+
+function sameModes (a: TargetModes | undefined, b: TargetModes | undefined): boolean {
+  return JSON.stringify(normalizeModes(a)) === JSON.stringify(normalizeModes(b))
+}
+
+function normalizeModes (m: TargetModes | undefined): Array<[string, string, string]> {
+  const out: Array<[string, string, string]> = []
+  for (const [c, ids] of Object.entries(m ?? {})) for (const [id, mode] of Object.entries(ids)) out.push([c, id, mode])
+  return out.sort((x, y) => (x[0] + '\0' + x[1]).localeCompare(y[0] + '\0' + y[1]))
+}
+
+/** True when two states route identically (weights, switch policy, target modes). */
+export function sameRouting (a: RoutingState, b: RoutingState): boolean {
+  return sameWeights(a.colors, a.weights, b.weights) &&
+    a.switchPolicy.mode === b.switchPolicy.mode && a.switchPolicy.drainSeconds === b.switchPolicy.drainSeconds &&
+    sameModes(a.targets, b.targets)
+}
+
+function drainWindows (state: RoutingState, weights: BasisPoints, policy: SwitchPolicy, at: string): Readonly<Record<string, number>> {
+  const out: Record<string, number> = {}
+  const when = Date.parse(at)
+  for (const c of state.colors) {
+    if (weightOf(weights, c) > 0) continue
+    const kept = state.drainUntil !== undefined && Object.hasOwn(state.drainUntil, c) ? state.drainUntil[c] as number : 0
+    if (weightOf(state.weights, c) > 0 && policy.mode === 'drain' && policy.drainSeconds > 0) out[c] = when + policy.drainSeconds * 1000
+    else if (kept > 0) out[c] = kept
+  }
+  return out
 }
 
 /** The first state of an empty store (version 1). */
@@ -74,6 +128,8 @@ function next (state: RoutingState, weights: BasisPoints, switchPolicy: SwitchPo
     colors: state.colors,
     weights,
     switchPolicy,
+    targets: state.targets ?? {},
+    drainUntil: drainWindows(state, weights, switchPolicy, meta.at),
     previous,
     kind,
     changedBy: meta.changedBy,
@@ -95,6 +151,18 @@ export function flipTo (state: RoutingState, color: string, meta: ChangeMeta, sw
   const weights: Record<string, number> = {}
   for (const c of state.colors) weights[c] = c === color ? BUCKETS : 0
   return ok(next(state, weights, switchPolicy, 'flip', meta, settingsOf(state)))
+}
+
+/** Sets one target's mode (the caller checks that the color and target exist). Rollback is unaffected. */
+export function setTargetMode (state: RoutingState, color: string, id: string, mode: TargetMode, meta: ChangeMeta): RoutingState {
+  const modes: Record<string, Record<string, 'draining' | 'disabled'>> = {}
+  for (const [c, ids] of Object.entries(state.targets ?? {})) modes[c] = { ...ids }
+  const byColor = modes[color] ?? {}
+  if (mode === 'enabled') delete byColor[id]
+  else byColor[id] = mode
+  if (Object.keys(byColor).length > 0) modes[color] = byColor
+  else delete modes[color]
+  return { ...next(state, state.weights, state.switchPolicy, 'target', meta, state.previous), targets: modes }
 }
 
 /** Restores the settings before the last change; the state rolled back from becomes `previous`. */
@@ -135,7 +203,18 @@ function checkWeights (weights: unknown, colors: readonly unknown[], where: stri
 
 function checkPolicy (p: unknown, where: string, problems: string[]): void {
   const policy = p as Partial<SwitchPolicy> | null
-  if (typeof policy !== 'object' || policy === null || (policy.mode !== 'immediate' && policy.mode !== 'drain') || !Number.isInteger(policy.drainSeconds)) problems.push(`${where} is malformed`)
+  if (typeof policy !== 'object' || policy === null || (policy.mode !== 'immediate' && policy.mode !== 'drain') ||
+      !Number.isInteger(policy.drainSeconds) || (policy.drainSeconds as number) < 0) problems.push(`${where} is malformed`)
+}
+
+function checkModes (modes: unknown, colors: readonly unknown[], where: string, problems: string[]): void {
+  if (modes === undefined) return
+  if (typeof modes !== 'object' || modes === null) { problems.push(`${where} must be an object`); return }
+  for (const [c, ids] of Object.entries(modes)) {
+    if (!colors.includes(c)) problems.push(`${where} name unknown color "${c}"`)
+    if (typeof ids !== 'object' || ids === null) { problems.push(`${where}.${c} must be an object`); continue }
+    for (const [id, mode] of Object.entries(ids)) if (mode !== 'draining' && mode !== 'disabled') problems.push(`${where}.${c}.${id} must be draining or disabled`)
+  }
 }
 
 /**
@@ -149,12 +228,17 @@ export function checkStoredState (value: unknown): string[] {
   const s = value as Partial<RoutingState>
   if (!Number.isSafeInteger(s.version) || (s.version as number) < 1) problems.push('version must be an integer ≥ 1')
   const colors: readonly unknown[] = Array.isArray(s.colors) ? s.colors : []
-  const colorsOk = colors.length >= 1 && colors.every((c) => typeof c === 'string')
-  if (!colorsOk) problems.push('colors must be a non-empty list of names')
+  const colorsOk = colors.length >= 1 && colors.every((c) => typeof c === 'string') && new Set(colors).size === colors.length
+  if (!colorsOk) problems.push('colors must be a non-empty list of distinct names')
   // Weights are judged against the colors, so only when there are colors to judge by.
   if (colorsOk) checkWeights(s.weights, colors, 'weights', problems)
   else if (typeof s.weights !== 'object' || s.weights === null) problems.push('weights must be an object')
   checkPolicy(s.switchPolicy, 'switchPolicy', problems)
+  checkModes(s.targets, colors, 'targets', problems)
+  if (s.drainUntil !== undefined) {
+    if (typeof s.drainUntil !== 'object' || s.drainUntil === null) problems.push('drainUntil must be an object')
+    else for (const [c, until] of Object.entries(s.drainUntil)) if (!colors.includes(c) || !Number.isFinite(until)) problems.push(`drainUntil.${c} is malformed`)
+  }
   if (s.previous !== null) {
     const prev = s.previous as Partial<RoutingSettings> | undefined
     if (typeof prev !== 'object' || prev === null) {

@@ -30,7 +30,8 @@ export function percentToBasisPoints (color: string, percent: number): Result<nu
   }
   const scaled = percent * 100
   const rounded = Math.round(scaled)
-  if (Math.abs(scaled - rounded) > 1e-6) {
+  // Binary floats put 0.29 × 100 at 28.999999999999996: allow that, refuse anything more.
+  if (Math.abs(scaled - rounded) > 1e-9) {
     return err({ code: 'WEIGHTS_PRECISION', message: `weight of "${color}" has more than two decimals: ${String(percent)}` })
   }
   return ok(rounded)

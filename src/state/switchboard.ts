@@ -12,7 +12,7 @@
  */
 import { SwitchyardError, type ErrorCode } from '../errors.js'
 import {
-  historyEntry, initialState, sameWeights,
+  historyEntry, initialState, sameRouting,
   type ChangeMeta, type RoutingState
 } from '../routing/routing-state.js'
 import type { Problem, Result } from '../routing/types.js'
@@ -270,8 +270,7 @@ export class Switchboard {
       }
       const next = transition(base, meta)
       if (!next.ok) return { ok: false, error: { code: `SWY_ERR_${next.error.code}`, message: next.error.message } }
-      if (next.value.kind !== 'rollback' && sameWeights(base.colors, base.weights, next.value.weights) &&
-          base.switchPolicy.mode === next.value.switchPolicy.mode && base.switchPolicy.drainSeconds === next.value.switchPolicy.drainSeconds) {
+      if (next.value.kind !== 'rollback' && sameRouting(base, next.value)) {
         return { ok: true, value: { state: base, changed: false, committedAt: Date.now() } }
       }
       let cas

@@ -1,0 +1,81 @@
+/**
+ * Active health checks: every target is probed with GET <path> on its own timer; a 2xx or
+ * 3xx within the timeout is a success. `healthyThreshold` successes in a row mark a target
+ * healthy, `unhealthyThreshold` failures in a row unhealthy. Targets start healthy (a new
+ * instance does not refuse traffic before its first probe); the first probe runs at once.
+ */
+import { Agent, request } from 'undici'
+
+/** The active-check settings (config `health.active`, with a path). */
+export interface ActiveCheckPolicy {
+  readonly path: string
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  readonly healthyThreshold: number
+  readonly unhealthyThreshold: number
+}
+
+/** What is probed, and where verdicts go. */
+export interface Probed {
+  readonly origin: string
+  /** Called when the verdict changes. */
+  verdict (healthy: boolean, why: string): void
+}
+
+/** Probes a set of targets until stopped. */
+export class ActiveChecker {
+  readonly #policy: ActiveCheckPolicy
+  readonly #agent: Agent
+  readonly #timers: NodeJS.Timeout[] = []
+  #stopped = false
+
+  constructor (policy: ActiveCheckPolicy, targets: readonly Probed[]) {
+    this.#policy = policy
+    this.#agent = new Agent({ connections: 2, keepAliveTimeout: policy.intervalMs * 2, connect: { timeout: policy.timeoutMs } })
+    for (const t of targets) this.#watch(t)
+  }
+
+  #watch (target: Probed): void {
+    let healthy = true
+    let successes = 0
+    let failures = 0
+    const probe = async (): Promise<void> => {
+      let ok = false
+      let why = ''
+      try {
+        const res = await request(target.origin + this.#policy.path, {
+          dispatcher: this.#agent,
+          headersTimeout: this.#policy.timeoutMs,
+          bodyTimeout: this.#policy.timeoutMs,
+          signal: AbortSignal.timeout(this.#policy.timeoutMs)
+        })
+        await res.body.dump()
+        ok = res.statusCode >= 200 && res.statusCode < 400
+        why = `GET ${this.#policy.path} answered ${res.statusCode}`
+      } catch (e) {
+        why = `GET ${this.#policy.path} failed: ${(e as { code?: string }).code ?? (e as Error).message}`
+      }
+      if (this.#stopped) return
+      if (ok) { successes++; failures = 0 } else { failures++; successes = 0 }
+      if (healthy && failures >= this.#policy.unhealthyThreshold) { healthy = false; target.verdict(false, `${why} (${failures} in a row)`) }
+      if (!healthy && successes >= this.#policy.healthyThreshold) { healthy = true; target.verdict(true, `${why} (${successes} in a row)`) }
+    }
+    let running = false
+    const tick = (): void => {
+      if (running || this.#stopped) return
+      running = true
+      probe().finally(() => { running = false })
+    }
+    const timer = setInterval(tick, this.#policy.intervalMs)
+    timer.unref()
+    this.#timers.push(timer)
+    tick()
+  }
+
+  /** Stops probing and closes the probe connections. */
+  async stop (): Promise<void> {
+    this.#stopped = true
+    for (const t of this.#timers) clearInterval(t)
+    await this.#agent.close()
+  }
+}

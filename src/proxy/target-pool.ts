@@ -1,0 +1,132 @@
+/**
+ * The targets of every color and who may take a request. A target takes requests when its
+ * mode is `enabled` (draining and disabled ones finish what they have), its active health
+ * check says healthy, and it is not ejected. Picks are least outstanding requests, round
+ * robin among ties. Per-color availability (what decide() needs) is recomputed when a mode,
+ * a health check or an ejection changes — never per request.
+ */
+import type { TargetConfig } from '../config/config-types.js'
+import { endEjection, newOutlierRecord, recordOutcome, type OutlierPolicy, type OutlierRecord } from '../health/outlier.js'
+import type { TargetMode } from '../routing/routing-state.js'
+
+/** One upstream instance, with the state the data path keeps for it. */
+export class Target {
+  readonly color: number
+  readonly colorName: string
+  readonly id: string
+  readonly origin: string
+  inFlight = 0
+  mode: TargetMode = 'enabled'
+  /** From active checks; true when there are none. */
+  activeHealthy = true
+  readonly outlier: OutlierRecord = newOutlierRecord()
+  /** enabled && activeHealthy && not ejected: may take a new request. */
+  usable = true
+
+  constructor (color: number, colorName: string, config: TargetConfig) {
+    this.color = color
+    this.colorName = colorName
+    this.id = config.id
+    this.origin = new URL(config.url).origin
+  }
+
+  /** Health as operators see it. */
+  get health (): 'healthy' | 'unhealthy' | 'ejected' {
+    if (this.outlier.ejectedUntil > 0) return 'ejected'
+    return this.activeHealthy ? 'healthy' : 'unhealthy'
+  }
+}
+
+/** Why a target's health changed, for logs. */
+export type HealthEvent = { readonly target: Target, readonly healthy: boolean, readonly why: string }
+
+/** All colors' targets. */
+export class TargetPools {
+  readonly byColor: readonly (readonly Target[])[]
+  /** Per color: 1 when any target is usable. */
+  readonly available: Uint8Array
+  readonly #rr: Uint32Array
+  readonly #policy: OutlierPolicy
+  readonly #onHealth: (e: HealthEvent) => void
+  readonly #timers = new Set<NodeJS.Timeout>()
+
+  constructor (colors: readonly string[], targets: ReadonlyArray<readonly TargetConfig[]>, policy: OutlierPolicy, onHealth: (e: HealthEvent) => void = () => {}) {
+    this.byColor = colors.map((name, i) => (targets[i] ?? []).map((t) => new Target(i, name, t)))
+    this.available = new Uint8Array(colors.length)
+    this.#rr = new Uint32Array(colors.length)
+    this.#policy = policy
+    this.#onHealth = onHealth
+    this.recompute()
+  }
+
+  /** Recomputes each target's usability and each color's availability. */
+  recompute (): void {
+    this.byColor.forEach((list, c) => {
+      let any = 0
+      for (const t of list) {
+        t.usable = t.mode === 'enabled' && t.activeHealthy && t.outlier.ejectedUntil === 0
+        if (t.usable) any = 1
+      }
+      this.available[c] = any
+    })
+  }
+
+  /** The usable target of `color` with the fewest requests in flight (round robin among ties), not `except`. */
+  pick (color: number, except?: Target): Target | undefined {
+    const list = this.byColor[color]
+    if (list === undefined || list.length === 0) return undefined
+    const n = list.length
+    const start = (this.#rr[color] as number) % n
+    this.#rr[color] = start + 1
+    let best: Target | undefined
+    for (let i = 0; i < n; i++) {
+      const t = list[(start + i) % n] as Target
+      if (!t.usable || t === except) continue
+      if (best === undefined || t.inFlight < best.inFlight) best = t
+    }
+    return best
+  }
+
+  /** Finds a target by color index and id or origin URL. */
+  find (color: number, idOrUrl: string): Target | undefined {
+    let origin: string | undefined
+    try { origin = new URL(idOrUrl).origin } catch { origin = undefined }
+    return this.byColor[color]?.find((t) => t.id === idOrUrl || (origin !== undefined && t.origin === origin))
+  }
+
+  /** Applies the routing state's target modes. */
+  setModes (modeOf: (t: Target) => TargetMode): void {
+    for (const list of this.byColor) for (const t of list) t.mode = modeOf(t)
+    this.recompute()
+  }
+
+  /** Sets a target's active-check verdict. */
+  setActiveHealth (t: Target, healthy: boolean, why: string): void {
+    if (t.activeHealthy === healthy) return
+    t.activeHealthy = healthy
+    this.recompute()
+    this.#onHealth({ target: t, healthy: t.health === 'healthy', why })
+  }
+
+  /** Records a request outcome for passive ejection. */
+  outcome (t: Target, ok: boolean, now: number): void {
+    const ms = recordOutcome(t.outlier, ok, now, this.#policy)
+    if (ms === 0) return
+    this.recompute()
+    this.#onHealth({ target: t, healthy: false, why: `ejected for ${ms} ms after ${this.#policy.consecutiveFailures} consecutive failures (ejection #${t.outlier.ejections})` })
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer)
+      endEjection(t.outlier, Date.now())
+      this.recompute()
+      this.#onHealth({ target: t, healthy: t.health === 'healthy', why: `ejection of ${ms} ms ended` })
+    }, ms)
+    timer.unref()
+    this.#timers.add(timer)
+  }
+
+  /** Cancels pending ejection timers. */
+  close (): void {
+    for (const t of this.#timers) clearTimeout(t)
+    this.#timers.clear()
+  }
+}
