@@ -6,7 +6,7 @@ import type { HistoryEntry, RoutingSettings, RoutingState } from '../routing/rou
 import { weightsToPercent } from '../routing/weights.js'
 
 function settingsView (colors: readonly string[], s: RoutingSettings): Record<string, unknown> {
-  return { version: s.version, weights: weightsToPercent(colors, s.weights), switchPolicy: s.switchPolicy }
+  return { version: s.version, weights: weightsToPercent(colors, s.weights), switchPolicy: s.switchPolicy, targets: s.targets ?? {} }
 }
 
 /** The body of GET /state and of every write's answer. */
@@ -16,6 +16,8 @@ export function stateView (state: RoutingState, storeKind: string): Record<strin
     colors: state.colors,
     weights: weightsToPercent(state.colors, state.weights),
     switchPolicy: state.switchPolicy,
+    targets: state.targets ?? {},
+    drainUntil: Object.fromEntries(Object.entries(state.drainUntil ?? {}).map(([c, ms]) => [c, new Date(ms).toISOString()])),
     previous: state.previous === null ? null : settingsView(state.colors, state.previous),
     kind: state.kind,
     changedBy: state.changedBy,

@@ -1,0 +1,69 @@
+import t from 'tap'
+import { adminCall, send, startTestSwitchyard, startUpstream, testConfig } from '../helpers/services.js'
+
+t.test('GET /targets and target modes through the admin API', async (t) => {
+  const a = await startUpstream(t, 'blue')
+  const b = await startUpstream(t, 'blue')
+  const g = await startUpstream(t, 'green')
+  const sy = await startTestSwitchyard(t, testConfig([a, b, g], {
+    admin: { listen: { host: '127.0.0.1', port: 0 }, tokens: [{ name: 'ops', token: 'o'.repeat(32), role: 'write' }, { name: 'viewer', token: 'v'.repeat(32), role: 'read' }] }
+  }))
+  const ops = { authorization: `Bearer ${'o'.repeat(32)}` }
+  const list = await adminCall(sy.adminUrl, 'GET', '/targets', undefined, ops)
+  t.equal(list.status, 200)
+  const targets = (list.json as { targets: Array<Record<string, unknown>> }).targets
+  t.same(targets.map((x) => [x.color, x.id, x.mode, x.health, x.inFlight]), [
+    ['blue', `127.0.0.1:${a.port}`, 'enabled', 'healthy', 0],
+    ['blue', `127.0.0.1:${b.port}`, 'enabled', 'healthy', 0],
+    ['green', `127.0.0.1:${g.port}`, 'enabled', 'healthy', 0]
+  ])
+
+  const byUrl = encodeURIComponent(b.url)
+  const disabled = await adminCall(sy.adminUrl, 'POST', `/targets/blue/${byUrl}/disable`, { reason: 'bad host' }, ops)
+  t.equal(disabled.status, 200, 'a target can be named by its URL')
+  t.same((disabled.json as { target: unknown }).target, { color: 'blue', id: `127.0.0.1:${b.port}`, mode: 'disabled' })
+  const seenBefore = b.seen.length
+  for (let i = 0; i < 10; i++) await send(sy.proxyUrl + '/')
+  t.equal(b.seen.length, seenBefore, 'a disabled target takes no request')
+  t.equal(a.seen.length >= 10, true)
+  const state = (await adminCall(sy.adminUrl, 'GET', '/state', undefined, ops)).json as { version: number, weights: unknown }
+  t.equal(state.version, 2, 'a target change is a new version')
+  t.same(state.weights, { blue: 100, green: 0 })
+  const history = (await adminCall(sy.adminUrl, 'GET', '/history?limit=1', undefined, ops)).json as { entries: Array<{ kind: string, changedBy: string, reason: string, after: { targets: unknown } }> }
+  t.same(history.entries[0], { ...history.entries[0], kind: 'target', changedBy: 'ops', reason: 'bad host' })
+  t.same(history.entries[0]?.after.targets, { blue: { [`127.0.0.1:${b.port}`]: 'disabled' } })
+
+  t.equal((await adminCall(sy.adminUrl, 'POST', `/targets/blue/${byUrl}/enable`, {}, { ...ops, 'if-match': '"1"' })).status, 412, 'If-Match holds for target changes')
+  t.equal((await adminCall(sy.adminUrl, 'POST', `/targets/blue/${byUrl}/enable`, {}, { authorization: `Bearer ${'v'.repeat(32)}` })).status, 403, 'a read token cannot change targets')
+  const enabled = await adminCall(sy.adminUrl, 'POST', `/targets/blue/${byUrl}/enable`, {}, ops)
+  t.equal(enabled.status, 200)
+  for (let i = 0; i < 10; i++) await send(sy.proxyUrl + '/')
+  t.ok(b.seen.length > seenBefore, 'enabled again, it takes traffic')
+
+  const unknownColor = await adminCall(sy.adminUrl, 'POST', '/targets/red/x/drain', {}, ops)
+  t.equal((unknownColor.json as { error: string }).error, 'SWY_ERR_UNKNOWN_COLOR')
+  const unknownTarget = await adminCall(sy.adminUrl, 'POST', '/targets/blue/nope/drain', {}, ops)
+  t.equal(unknownTarget.status, 404)
+  t.equal((unknownTarget.json as { error: string }).error, 'SWY_ERR_UNKNOWN_TARGET')
+  const badAction = await adminCall(sy.adminUrl, 'POST', `/targets/blue/${byUrl}/explode`, {}, ops)
+  t.equal(badAction.status, 400)
+  t.equal((badAction.json as { error: string }).error, 'SWY_ERR_ADMIN_INVALID_BODY')
+})
+
+t.test('drain?wait answers when in-flight requests have finished (202 if the wait ran out)', async (t) => {
+  const slow = await startUpstream(t, 'blue', { delayMs: 600 })
+  const other = await startUpstream(t, 'blue')
+  const g = await startUpstream(t, 'green')
+  const sy = await startTestSwitchyard(t, testConfig([slow, other, g]))
+  const id = encodeURIComponent(`127.0.0.1:${slow.port}`)
+  const pending = send(sy.proxyUrl + '/')
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  const short = await adminCall(sy.adminUrl, 'POST', `/targets/blue/${id}/drain?wait=50`)
+  t.equal(short.status, 202, 'still one request in flight after 50 ms')
+  t.same((short.json as { target: unknown }).target, { color: 'blue', id: `127.0.0.1:${slow.port}`, mode: 'draining', inFlight: 1, drained: false })
+  const long = await adminCall(sy.adminUrl, 'POST', `/targets/blue/${id}/drain?wait=5000`)
+  t.equal(long.status, 200)
+  t.equal((long.json as { target: { drained: boolean } }).target.drained, true)
+  t.equal(long.headers['x-switchyard-changed'], 'false', 'draining a draining target is a no-op')
+  t.equal((await pending).body, 'blue', 'the in-flight request finished normally')
+})
