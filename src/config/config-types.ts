@@ -77,6 +77,8 @@ export interface Config {
   }
   /** Methods retried once on another target after a refused or reset connection. */
   readonly retry: { readonly methods: readonly string[] }
+  /** Per-request metrics on the data path (off only to measure what they cost). */
+  readonly metrics: { readonly enabled: boolean }
   readonly log: { readonly level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' }
   readonly shutdown: { readonly graceSeconds: number }
 }

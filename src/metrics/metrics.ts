@@ -34,8 +34,19 @@ function zero<C extends IncChild> (child: C): C {
   return child
 }
 
+/** What the data path records per request (Metrics, or NO_REQUEST_METRICS when switched off). */
+export interface RequestMetrics {
+  started (color: number): void
+  ended (color: number): void
+  request (color: number, reasonIndex: number, statusCode: number, seconds: number): void
+  upstreamError (color: number, kind: UpstreamErrorKind): void
+}
+
+/** Records nothing: `metrics.enabled: false` (to measure what metrics cost). */
+export const NO_REQUEST_METRICS: RequestMetrics = Object.freeze({ started () {}, ended () {}, request () {}, upstreamError () {} })
+
 /** The metrics of one switchyard, with pre-bound children for the data path. */
-export class Metrics {
+export class Metrics implements RequestMetrics {
   readonly registry = new Registry()
   readonly #colors: readonly string[]
   /** requests[((color * REASONS) + reason) * CODE_CLASSES + class]; color = colors.length is NO_COLOR. */

@@ -16,7 +16,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import { Agent } from 'undici'
 import type { Config, TargetConfig } from '../config/config-types.js'
 import { errorBody } from '../errors.js'
-import type { Metrics } from '../metrics/metrics.js'
+import { NO_REQUEST_METRICS, type Metrics, type RequestMetrics } from '../metrics/metrics.js'
 import { decide } from '../routing/decide.js'
 import { nextFreshBucket } from '../routing/fresh-bucket.js'
 import { headerBucket, saltToSeed } from '../routing/header-bucket.js'
@@ -85,7 +85,8 @@ export interface DataPath {
 
 /** Builds (does not listen) the data-path server. */
 export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
-  const { config, colors, metrics } = deps
+  const { config, colors } = deps
+  const metrics: RequestMetrics = config.metrics.enabled ? deps.metrics : NO_REQUEST_METRICS
   const sticky = config.sticky
   const mode = sticky.mode === 'cookie' ? MODE_COOKIE : sticky.mode === 'header' ? MODE_HEADER : MODE_NONE
   let cookieMac: Mac = hmacFor(deps.secret, 'sticky-cookie')

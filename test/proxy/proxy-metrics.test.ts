@@ -41,3 +41,12 @@ t.test('a request the client abandons is counted (as 499, class 4xx) and leaves 
   t.equal(await metric(sy.adminUrl, IN_FLIGHT_BLUE), 0, 'the abandoned request is no longer in flight')
   t.equal(await metric(sy.adminUrl, BLUE_4XX), 1, 'and it was counted')
 })
+
+t.test('metrics.enabled: false records nothing per request (and routing is unchanged)', async (t) => {
+  const blue = await startUpstream(t, 'blue')
+  const green = await startUpstream(t, 'green')
+  const sy = await startTestSwitchyard(t, testConfig([blue, green], { metrics: { enabled: false } }))
+  for (let i = 0; i < 5; i++) t.equal((await send(sy.proxyUrl + '/')).body, 'blue')
+  t.equal(await metric(sy.adminUrl, BLUE_2XX), 0, 'no request counted')
+  t.match((await send(sy.adminUrl + '/metrics')).body, /switchyard_weight\{color="blue"\} 100/, 'state metrics stay')
+})
