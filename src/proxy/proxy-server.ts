@@ -22,10 +22,11 @@ import { nextFreshBucket } from '../routing/fresh-bucket.js'
 import { headerBucket, saltToSeed } from '../routing/header-bucket.js'
 import { buildRouteTable, type RouteTable } from '../routing/route-table.js'
 import { targetMode, type RoutingState } from '../routing/routing-state.js'
-import { encodeStickyCookie, readCookie, verifyStickyCookie, type Mac } from '../routing/sticky-cookie.js'
+import { encodeStickyCookie, readCookie, type Mac } from '../routing/sticky-cookie.js'
 import { BUCKETS, REASONS } from '../routing/types.js'
 import { colorForBucket } from '../routing/weights.js'
 import { hmacFor } from './sticky-mac.js'
+import { CookieCache } from './cookie-cache.js'
 import { classifyUpstreamError } from './upstream-errors.js'
 import { TargetPools, type HealthEvent, type Target } from './target-pool.js'
 
@@ -90,6 +91,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const sticky = config.sticky
   const mode = sticky.mode === 'cookie' ? MODE_COOKIE : sticky.mode === 'header' ? MODE_HEADER : MODE_NONE
   let cookieMac: Mac = hmacFor(deps.secret, 'sticky-cookie')
+  const cookies = new CookieCache(cookieMac)
   const overrideMac: Mac | undefined = config.overrides.secret === undefined ? undefined : hmacFor(config.overrides.secret, 'override')
   const overrideHeader = config.overrides.header.toLowerCase()
   const overridesOn = config.overrides.enabled
@@ -162,7 +164,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       if (header !== undefined) {
         const raw = readCookie(header, cookieName)
         if (raw !== undefined) {
-          const c = verifyStickyCookie(raw, cookieMac, (now / 1000) | 0, ttl)
+          const c = cookies.verify(raw, (now / 1000) | 0, ttl)
           if (c !== undefined) { stickyBucket = c.bucket; cookieColor = c.color }
         }
       }
@@ -196,15 +198,20 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     // it returns there when that color recovers, and drain knows where it was.
     if (mode === MODE_COOKIE && decision.reason !== 'override' && decision.reason !== 'fallback') {
       const served = t.colors[color] as string
-      if (stickyBucket < 0) {
-        request.swyCookie = `${cookieName}=${encodeStickyCookie({ bucket: fresh, color: served, issuedAt: (now / 1000) | 0 }, cookieMac)}${cookieAttrs}`
-      } else if (cookieColor !== served) {
-        request.swyCookie = `${cookieName}=${encodeStickyCookie({ bucket: stickyBucket, color: served, issuedAt: (now / 1000) | 0 }, cookieMac)}${cookieAttrs}`
-      }
+      if (stickyBucket < 0) request.swyCookie = mint(fresh, served, now)
+      else if (cookieColor !== served) request.swyCookie = mint(stickyBucket, served, now)
     } else if (mode === MODE_COOKIE && stickyBucket < 0 && decision.reason === 'fallback') {
-      request.swyCookie = `${cookieName}=${encodeStickyCookie({ bucket: fresh, color: t.colors[colorForBucket(t.thresholds, fresh)] as string, issuedAt: (now / 1000) | 0 }, cookieMac)}${cookieAttrs}`
+      request.swyCookie = mint(fresh, t.colors[colorForBucket(t.thresholds, fresh)] as string, now)
     }
     done()
+  }
+
+  /** A signed Set-Cookie value; remembered as verified, so the client's next request costs no MAC. */
+  function mint (bucket: number, color: string, now: number): string {
+    const cookie = { bucket, color, issuedAt: (now / 1000) | 0 }
+    const value = encodeStickyCookie(cookie, cookieMac)
+    cookies.remember(value, cookie)
+    return `${cookieName}=${value}${cookieAttrs}`
   }
 
   /** Another target for a retry: the same color first, else the next color with weight that can serve. */
@@ -316,6 +323,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     get table () { return table },
     setSecret (secret: string) {
       cookieMac = hmacFor(secret, 'sticky-cookie')
+      cookies.reset(cookieMac)
       if (sticky.salt === undefined) seed = saltToSeed(hmacFor(secret, 'header-salt')('salt'))
     },
     async closeUpstreams () {
