@@ -11,6 +11,7 @@
  */
 import { randomInt } from 'node:crypto'
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import httpProxy from '@fastify/http-proxy'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Agent } from 'undici'
@@ -51,6 +52,9 @@ declare module 'fastify' {
 
 /** The raw response's link back to its request, for the shared 'close' listener. */
 const kRequest = Symbol('switchyard.request')
+/** A client socket's address, read once per connection (the getter is a getpeername() call). */
+const kClientIp = Symbol('switchyard.clientIp')
+type TaggedSocket = Socket & { [kClientIp]?: string }
 type TaggedResponse = ServerResponse & { [kRequest]?: FastifyRequest | undefined }
 
 /** What the data path needs from the rest of switchyard. */
@@ -230,7 +234,9 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   }
 
   function forwardedHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
-    const ip = request.raw.socket.remoteAddress ?? ''
+    const socket = request.raw.socket as TaggedSocket
+    let ip = socket[kClientIp]
+    if (ip === undefined) ip = socket[kClientIp] = socket.remoteAddress ?? ''
     const prior = headers['x-forwarded-for']
     headers['x-forwarded-for'] = config.proxy.trustForwarded && typeof prior === 'string' && prior !== '' ? `${prior}, ${ip}` : ip
     if (!config.proxy.trustForwarded || headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = 'http'
