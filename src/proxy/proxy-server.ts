@@ -122,6 +122,9 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const server = Fastify({
     loggerInstance: deps.logger,
     logController: new LogController({ disableRequestLogging: true }),
+    // Requests are not logged on the data path, so no per-request child logger (a pino
+    // child per request showed in the profile); errors still log through the parent.
+    childLoggerFactory: (logger) => logger,
     bodyLimit: config.proxy.bodyLimit,
     return503OnClosing: true,
     forceCloseConnections: 'idle'
