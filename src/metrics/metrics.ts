@@ -4,7 +4,8 @@
  * never from a request, so cardinality is bounded. The per-request counters are bound to
  * their label children once, at start: the data path increments a child found by index.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
+import { ArrayHistogram, ArrayMetric } from './array-metrics.js'
 import { REASONS } from '../routing/types.js'
 import { weightOf } from '../routing/weights.js'
 import type { ChangeKind, RoutingState } from '../routing/routing-state.js'
@@ -25,14 +26,6 @@ export const NO_COLOR = 'none'
 /** Request-duration buckets from 1 ms to 10 s. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-interface IncChild { inc: (value?: number) => void }
-interface GaugeChild { inc: (value?: number) => void, dec: (value?: number) => void }
-interface ObserveChild { observe: (value: number) => void }
-
-function zero<C extends IncChild> (child: C): C {
-  child.inc(0)
-  return child
-}
 
 /** What the data path records per request (Metrics, or NO_REQUEST_METRICS when switched off). */
 export interface RequestMetrics {
@@ -50,10 +43,10 @@ export class Metrics implements RequestMetrics {
   readonly registry = new Registry()
   readonly #colors: readonly string[]
   /** requests[((color * REASONS) + reason) * CODE_CLASSES + class]; color = colors.length is NO_COLOR. */
-  readonly #requests: IncChild[] = []
-  readonly #durations: ObserveChild[] = []
-  readonly #upstreamErrors: IncChild[] = []
-  readonly #inFlight: GaugeChild[] = []
+  readonly #requests: Float64Array
+  readonly #durations: ArrayHistogram
+  readonly #upstreamErrors: Float64Array
+  readonly #inFlight: Float64Array
   readonly #weight: Gauge
   readonly #version: Gauge
   readonly #switches: Counter
@@ -64,28 +57,23 @@ export class Metrics implements RequestMetrics {
   constructor (colors: readonly string[], opts: { defaultMetrics?: boolean } = {}) {
     this.#colors = colors
     const registers = [this.registry]
-    const requests = new Counter({ name: 'switchyard_requests_total', help: 'Proxied requests by serving color, status class and decision reason', labelNames: ['color', 'code_class', 'reason'], registers })
-    const durations = new Histogram({ name: 'switchyard_request_duration_seconds', help: 'Time from request to response end, by serving color', labelNames: ['color'], buckets: DURATION_BUCKETS, registers })
-    const upstreamErrors = new Counter({ name: 'switchyard_upstream_errors_total', help: 'Upstream failures by color and kind', labelNames: ['color', 'kind'], registers })
-    const inFlight = new Gauge({ name: 'switchyard_in_flight_requests', help: 'Requests being proxied now, by color', labelNames: ['color'], registers })
     this.#weight = new Gauge({ name: 'switchyard_weight', help: 'Current weight per color, in percent', labelNames: ['color'], registers })
     this.#version = new Gauge({ name: 'switchyard_state_version', help: 'Version of the routing state this instance routes by', registers })
     this.#switches = new Counter({ name: 'switchyard_switches_total', help: 'Routing changes applied, by kind', labelNames: ['kind'], registers })
     this.#lastChange = new Gauge({ name: 'switchyard_last_change_timestamp_seconds', help: 'When the routing state this instance routes by was changed', registers })
     this.#storeUp = new Gauge({ name: 'switchyard_store_up', help: '1 when the state store is reachable', labelNames: ['kind'], registers })
     this.#targetHealthy = new Gauge({ name: 'switchyard_target_healthy', help: '1 when a target passes its health checks and is not ejected', labelNames: ['color', 'target'], registers })
-    // Every series exists from the start at 0 (the label sets are small and fixed), so
-    // rate() and absent() work from the first scrape, not from the first event.
+    // The per-request series live in typed arrays (see array-metrics.ts). Every series of
+    // the fixed label sets exists from the first scrape at 0, so rate() and absent() work
+    // before the first event.
     const labels = [...colors, NO_COLOR]
-    for (const color of labels) {
-      for (const reason of REASONS) {
-        for (const cls of CODE_CLASSES) this.#requests.push(zero(requests.labels(color, cls, reason)))
-      }
-      durations.zero({ color })
-      this.#durations.push(durations.labels(color))
-      for (const kind of UPSTREAM_ERROR_KINDS) this.#upstreamErrors.push(zero(upstreamErrors.labels(color, kind)))
-      this.#inFlight.push(zero(inFlight.labels(color)))
-    }
+    const requestLabels: Array<Record<string, string>> = []
+    for (const color of labels) for (const reason of REASONS) for (const cls of CODE_CLASSES) requestLabels.push({ color, code_class: cls, reason })
+    this.#requests = new ArrayMetric(this.registry, 'switchyard_requests_total', 'Proxied requests by serving color, status class and decision reason', 'counter', requestLabels).values
+    this.#durations = new ArrayHistogram(this.registry, 'switchyard_request_duration_seconds', 'Time from request to response end, by serving color', DURATION_BUCKETS, labels.map((color) => ({ color })))
+    this.#upstreamErrors = new ArrayMetric(this.registry, 'switchyard_upstream_errors_total', 'Upstream failures by color and kind', 'counter',
+      labels.flatMap((color) => UPSTREAM_ERROR_KINDS.map((kind) => ({ color, kind })))).values
+    this.#inFlight = new ArrayMetric(this.registry, 'switchyard_in_flight_requests', 'Requests being proxied now, by color', 'gauge', labels.map((color) => ({ color }))).values
     for (const kind of SWITCH_KINDS) this.#switches.labels(kind).inc(0)
     if (opts.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry })
@@ -103,24 +91,27 @@ export class Metrics implements RequestMetrics {
     const c = color < 0 ? this.#colors.length : color
     let cls = ((statusCode / 100) | 0) - 1
     if (cls < 0 || cls > 4) cls = 4
-    ;(this.#requests[(c * REASONS.length + reasonIndex) * CODE_CLASSES.length + cls] as IncChild).inc()
-    ;(this.#durations[c] as ObserveChild).observe(seconds)
+    const i = (c * REASONS.length + reasonIndex) * CODE_CLASSES.length + cls
+    this.#requests[i] = (this.#requests[i] as number) + 1
+    this.#durations.observe(c, seconds)
   }
 
   /** A request to `color` (index, -1 for none) started. */
   started (color: number): void {
-    (this.#inFlight[color < 0 ? this.#colors.length : color] as GaugeChild).inc()
+    const c = color < 0 ? this.#colors.length : color
+    this.#inFlight[c] = (this.#inFlight[c] as number) + 1
   }
 
   /** A request to `color` ended (answered or aborted). */
   ended (color: number): void {
-    (this.#inFlight[color < 0 ? this.#colors.length : color] as GaugeChild).dec()
+    const c = color < 0 ? this.#colors.length : color
+    this.#inFlight[c] = (this.#inFlight[c] as number) - 1
   }
 
   /** Records one upstream failure. */
   upstreamError (color: number, kind: UpstreamErrorKind): void {
-    const c = color < 0 ? this.#colors.length : color
-    ;(this.#upstreamErrors[c * UPSTREAM_ERROR_KINDS.length + UPSTREAM_ERROR_KINDS.indexOf(kind)] as IncChild).inc()
+    const i = (color < 0 ? this.#colors.length : color) * UPSTREAM_ERROR_KINDS.length + UPSTREAM_ERROR_KINDS.indexOf(kind)
+    this.#upstreamErrors[i] = (this.#upstreamErrors[i] as number) + 1
   }
 
   /** Reflects an applied state: weights, version, last change, and a switch if it is new. */

@@ -1,0 +1,44 @@
+/**
+ * Shared inputs of the micro benchmarks, built the way the data path builds them: MACs from
+ * src/proxy/sticky-mac.ts (HMAC-SHA256 keyed per purpose), a 90/10 blue/green table, and
+ * realistic Cookie headers carrying a sticky cookie among others.
+ */
+import { hmacFor } from '../../src/proxy/sticky-mac.js'
+import { buildRouteTable, type RouteTable } from '../../src/routing/route-table.js'
+import { encodeStickyCookie, type Mac } from '../../src/routing/sticky-cookie.js'
+import { BUCKETS } from '../../src/routing/types.js'
+import { colorForBucket } from '../../src/routing/weights.js'
+
+/** The store secret the MACs derive from (any 32+ characters). */
+export const SECRET = 'bench-secret-0123456789abcdef0123456789abcdef'
+export const COOKIE_NAME = 'swy'
+export const TTL_SECONDS = 86_400
+export const COLORS: readonly string[] = ['blue', 'green']
+/** Variants cycled through so no benchmark sees one input only (a power of two: index & MASK). */
+export const VARIANTS = 256
+export const MASK = VARIANTS - 1
+
+/** The sticky-cookie MAC, exactly as the data path derives it. */
+export const cookieMac: Mac = hmacFor(SECRET, 'sticky-cookie')
+
+/** The 90/10 table the data path would compile (overrides off, the default). */
+export const table90: RouteTable = buildRouteTable(2, COLORS, { blue: 9000, green: 1000 }, { enabled: false })
+
+/** Seconds, as the data path reads the clock. */
+export function nowSeconds (): number {
+  return (Date.now() / 1000) | 0
+}
+
+/** Valid sticky cookie values for spread buckets, each naming the color that owns its bucket. */
+export function cookieValues (table: RouteTable = table90): string[] {
+  const issuedAt = nowSeconds()
+  return Array.from({ length: VARIANTS }, (_, i) => {
+    const bucket = (i * 7919) % BUCKETS
+    return encodeStickyCookie({ bucket, color: table.colors[colorForBucket(table.thresholds, bucket)] as string, issuedAt }, cookieMac)
+  })
+}
+
+/** Cookie headers as browsers send them: the sticky cookie between two others. */
+export function cookieHeaders (table: RouteTable = table90): string[] {
+  return cookieValues(table).map((v, i) => `_ga=GA1.1.${100000 + i}.1700000000; ${COOKIE_NAME}=${v}; theme=dark`)
+}
