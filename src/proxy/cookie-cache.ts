@@ -16,7 +16,7 @@ export class CookieCache {
   #mac: Mac
 
   /** @param maxEntries about how many distinct cookies to remember (two generations of half) */
-  constructor (mac: Mac, maxEntries = 100_000) {
+  constructor (mac: Mac, maxEntries = 40_000) {
     this.#mac = mac
     this.#generation = Math.max(1, maxEntries >> 1)
   }

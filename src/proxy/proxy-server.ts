@@ -27,6 +27,7 @@ import { encodeStickyCookie, readCookie, type Mac } from '../routing/sticky-cook
 import { BUCKETS, REASONS } from '../routing/types.js'
 import { colorForBucket } from '../routing/weights.js'
 import { hmacFor } from './sticky-mac.js'
+import { CoarseClock } from './coarse-clock.js'
 import { CookieCache } from './cookie-cache.js'
 import { classifyUpstreamError } from './upstream-errors.js'
 import { TargetPools, type HealthEvent, type Target } from './target-pool.js'
@@ -109,6 +110,11 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const retryMethods = new Set(config.retry.methods)
   const overrideRule = { enabled: overridesOn, mac: overrideMac }
   let lastFresh = randomInt(BUCKETS)
+  const clock = new CoarseClock().start()
+  // Signed Set-Cookie values per (bucket, color), reused within their minute: a new client
+  // costs an array read instead of an HMAC (issuedAt is rounded down to the minute).
+  const minted: Array<string | undefined> = new Array<string | undefined>(BUCKETS * colors.length).fill(undefined)
+  const mintedMinute = new Int32Array(BUCKETS * colors.length)
   let table: RouteTable = buildRouteTable(0, colors, Object.fromEntries(colors.map((c, i) => [c, i === 0 ? BUCKETS : 0])), overrideRule)
 
   const agent = new Agent({
@@ -148,7 +154,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     if (target !== null) {
       // The upstream answered (our own 502/504s clear the target in onError).
       target.inFlight--
-      if (status !== 499) pools.outcome(target, status < 500, Date.now())
+      if (status !== 499) pools.outcome(target, status < 500, clock.ms)
       if (status >= 500 && status !== 499) metrics.upstreamError(request.swyColor, '5xx')
     }
     metrics.ended(request.swyColor)
@@ -165,7 +171,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     }
     let stickyBucket = -1
     let cookieColor = ''
-    const now = Date.now()
+    const now = clock.ms
     if (mode === MODE_COOKIE) {
       const header = headers.cookie
       if (header !== undefined) {
@@ -205,20 +211,27 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     // it returns there when that color recovers, and drain knows where it was.
     if (mode === MODE_COOKIE && decision.reason !== 'override' && decision.reason !== 'fallback') {
       const served = t.colors[color] as string
-      if (stickyBucket < 0) request.swyCookie = mint(fresh, served, now)
-      else if (cookieColor !== served) request.swyCookie = mint(stickyBucket, served, now)
+      if (stickyBucket < 0) request.swyCookie = mint(fresh, color, now)
+      else if (cookieColor !== served) request.swyCookie = mint(stickyBucket, color, now)
     } else if (mode === MODE_COOKIE && stickyBucket < 0 && decision.reason === 'fallback') {
-      request.swyCookie = mint(fresh, t.colors[colorForBucket(t.thresholds, fresh)] as string, now)
+      request.swyCookie = mint(fresh, colorForBucket(t.thresholds, fresh), now)
     }
     done()
   }
 
-  /** A signed Set-Cookie value; remembered as verified, so the client's next request costs no MAC. */
-  function mint (bucket: number, color: string, now: number): string {
-    const cookie = { bucket, color, issuedAt: (now / 1000) | 0 }
+  /** The Set-Cookie for a bucket and color index; signed once per minute, remembered as verified. */
+  function mint (bucket: number, color: number, now: number): string {
+    const minute = Math.floor(now / 60_000)
+    const i = bucket * colors.length + color
+    const known = minted[i]
+    if (known !== undefined && mintedMinute[i] === minute) return known
+    const cookie = { bucket, color: colors[color] as string, issuedAt: minute * 60 }
     const value = encodeStickyCookie(cookie, cookieMac)
     cookies.remember(value, cookie)
-    return `${cookieName}=${value}${cookieAttrs}`
+    const header = `${cookieName}=${value}${cookieAttrs}`
+    minted[i] = header
+    mintedMinute[i] = minute
+    return header
   }
 
   /** Another target for a retry: the same color first, else the next color with weight that can serve. */
@@ -336,9 +349,11 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     setSecret (secret: string) {
       cookieMac = hmacFor(secret, 'sticky-cookie')
       cookies.reset(cookieMac)
+      minted.fill(undefined)
       if (sticky.salt === undefined) seed = saltToSeed(hmacFor(secret, 'header-salt')('salt'))
     },
     async closeUpstreams () {
+      clock.stop()
       pools.close()
       await agent.close()
     }
