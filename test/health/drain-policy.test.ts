@@ -1,7 +1,6 @@
 import t from 'tap'
-import { adminCall, send, startTestSwitchyard, startUpstream, stickyCookie, testConfig } from '../helpers/services.js'
+import { adminCall, send, sleep, startTestSwitchyard, startUpstream, stickyCookie, testConfig } from '../helpers/services.js'
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 t.test('drain policy: after a flip to green a blue client stays on blue for N seconds, then moves; a new client goes green at once', async (t) => {
   const blue = await startUpstream(t, 'blue')

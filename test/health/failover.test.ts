@@ -1,16 +1,7 @@
 import t from 'tap'
-import { adminCall, send, startTestSwitchyard, startUpstream, stickyCookie, testConfig } from '../helpers/services.js'
+import { adminCall, send, startTestSwitchyard, startUpstream, stickyCookie, testConfig, until } from '../helpers/services.js'
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function until (what: string, fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await fn()) return
-    await sleep(20)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 // A refused port fails at once, so detection stays fast; the generous timeout keeps a busy
 // machine (benchmarks beside the tests) from making healthy targets flap.

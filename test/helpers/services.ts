@@ -137,3 +137,18 @@ export function stickyCookie (answer: Answer, name = 'swy'): string | undefined 
   }
   return undefined
 }
+
+/** Resolves after `ms` milliseconds. */
+export function sleep (ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+/** Polls `fn` every 20 ms until it answers true; rejects naming `what` after `ms`. */
+export async function until (what: string, fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms
+  while (Date.now() < end) {
+    if (await fn()) return
+    await sleep(20)
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}

@@ -1,8 +1,7 @@
 import t from 'tap'
 import { request } from 'undici'
-import { send, startTestSwitchyard, startUpstream, testConfig } from '../helpers/services.js'
+import { send, sleep, startTestSwitchyard, startUpstream, testConfig } from '../helpers/services.js'
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 async function metric (adminUrl: string, line: RegExp): Promise<number> {
   const m = line.exec((await send(adminUrl + '/metrics')).body)

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { startSwitchyard } from '../../src/app.js'
 import { freePort, spawnCli, waitForReady } from '../helpers/process.js'
 import { startRedis } from '../helpers/redis.js'
-import { adminCall, send, startTestSwitchyard, startUpstream, stickyCookie, testConfig, testLogger, type Teardown, type Upstream } from '../helpers/services.js'
+import { adminCall, send, sleep, startTestSwitchyard, startUpstream, stickyCookie, type Teardown, testConfig, testLogger, until, type Upstream } from '../helpers/services.js'
 
 async function colors (t: Teardown): Promise<Upstream[]> {
   return [await startUpstream(t, 'blue'), await startUpstream(t, 'green')]
@@ -15,16 +15,7 @@ function redisStore (url: string, dir: string, name: string, extra: Record<strin
   return { store: { kind: 'redis', url, lastKnownPath: join(dir, `${name}-last-known.json`), resyncIntervalMs: 500, heartbeatMs: 100, instanceTtlMs: 1000, ...extra }, instance: { id: name } }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
-async function until (what: string, fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await fn()) return
-    await sleep(20)
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 t.test('two instances race a compare-and-set: exactly one wins, the other gets 412, no lost update', async (t) => {
   const redis = await startRedis(t)
