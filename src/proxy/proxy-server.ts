@@ -11,7 +11,6 @@
  */
 import { randomInt } from 'node:crypto'
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
 import httpProxy from '@fastify/http-proxy'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Agent } from 'undici'
@@ -53,9 +52,6 @@ declare module 'fastify' {
 
 /** The raw response's link back to its request, for the shared 'close' listener. */
 const kRequest = Symbol('switchyard.request')
-/** A client socket's address, read once per connection (the getter is a getpeername() call). */
-const kClientIp = Symbol('switchyard.clientIp')
-type TaggedSocket = Socket & { [kClientIp]?: string }
 type TaggedResponse = ServerResponse & { [kRequest]?: FastifyRequest | undefined }
 
 /** What the data path needs from the rest of switchyard. */
@@ -253,9 +249,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     // Copy first: adding keys to reply-from's spread copy of the request headers is slow in
     // V8 (≈0.8 µs a key); Object.assign into a fresh object, then setting, is ≈0.2 µs in all.
     const out: IncomingHttpHeaders = Object.assign({}, headers)
-    const socket = request.raw.socket as TaggedSocket
-    let ip = socket[kClientIp]
-    if (ip === undefined) ip = socket[kClientIp] = socket.remoteAddress ?? ''
+    const ip = request.raw.socket.remoteAddress ?? ''
     const prior = out['x-forwarded-for']
     out['x-forwarded-for'] = config.proxy.trustForwarded && typeof prior === 'string' && prior !== '' ? `${prior}, ${ip}` : ip
     if (!config.proxy.trustForwarded || out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http'
