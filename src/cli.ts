@@ -77,7 +77,10 @@ async function main (argv: string[]): Promise<void> {
       return
     }
     case 'demo': {
-      const loaded = await load()
+      // The demo starts at 50/50 on an empty store, so a newcomer sees both colors answer.
+      const loaded = values.config === undefined
+        ? validateConfig({ ...defaultConfigInput(), initial: { weights: { blue: 50, green: 50 } } }, process.env, 'demo defaults')
+        : await load()
       const upstreams: DemoUpstream[] = []
       for (const [i, color] of loaded.colors.entries()) {
         const target = new URL(loaded.targets[i]?.[0]?.url ?? '')
@@ -95,8 +98,8 @@ switchyard demo is up
 
 try:
   curl -s ${p}/                                   # answers with the serving color
-  for i in $(seq 100); do curl -s ${p}/; done | sort | uniq -c
-  curl -s -X PUT ${a}/weights -H 'content-type: application/json' -d '{"weights":{"blue":50,"green":50},"reason":"demo canary"}'
+  for i in $(seq 100); do curl -s ${p}/; done | sort | uniq -c      # blue and green, about half each
+  curl -s -X PUT ${a}/weights -H 'content-type: application/json' -d '{"weights":{"blue":90,"green":10},"reason":"demo canary"}'
   curl -s -X POST ${a}/flip -H 'content-type: application/json' -d '{"to":"green"}'
   curl -s -X POST ${a}/rollback
   curl -s ${a}/state
