@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics/metrics.js'
 import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta, type SwitchPolicy } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
 import type { InstanceInfo } from '../state/store.js'
-import type { Switchboard, Transition } from '../state/switchboard.js'
+import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { createAuthenticator, type Principal } from './auth.js'
 import { flipBody, historyQuery, putWeightsBody, rollbackBody, targetBody, targetParams, writeQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
@@ -158,16 +158,27 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     return { id: i.id, appliedVersion: i.appliedVersion, appliedAt: new Date(i.appliedAt).toISOString(), lastSeen: new Date(i.at).toISOString(), self: i.id === switchboard.instanceId }
   }
 
-  async function write (request: FastifyRequest<{ Querystring: { wait?: string } }>, reply: FastifyReply, transition: Transition, reason: string | undefined): Promise<unknown> {
+  /**
+   * Commits one change (If-Match, who, why) through the switchboard. Answers the error and
+   * returns undefined when it fails; else sets x-switchyard-changed and returns the outcome.
+   */
+  async function commit (request: FastifyRequest, reply: FastifyReply, transition: Transition, reason: string | undefined): Promise<ChangeSuccess | undefined> {
     const expected = parseIfMatch(request.headers['if-match'])
-    if (Number.isNaN(expected)) return sendError(reply, 'SWY_ERR_ADMIN_INVALID_IF_MATCH')
+    if (Number.isNaN(expected)) { sendError(reply, 'SWY_ERR_ADMIN_INVALID_IF_MATCH'); return undefined }
     const meta: ChangeMeta = { changedBy: request.principal?.name ?? 'unknown', reason: reason ?? '', at: now().toISOString() }
     const outcome = await switchboard.change(transition, meta, expected)
-    if (!outcome.ok) return sendError(reply, outcome.error.code, outcome.error.message)
+    if (!outcome.ok) { sendError(reply, outcome.error.code, outcome.error.message); return undefined }
     void reply.header('x-switchyard-changed', String(outcome.value.changed))
+    return outcome.value
+  }
+
+  /** A routing write: commit, then with ?wait=ms wait until every live instance applied it. */
+  async function write (request: FastifyRequest<{ Querystring: { wait?: string } }>, reply: FastifyReply, transition: Transition, reason: string | undefined): Promise<unknown> {
+    const done = await commit(request, reply, transition, reason)
+    if (done === undefined) return reply
     const body = current(reply)
     if (request.query.wait === undefined) return body
-    const p = await switchboard.waitFor(outcome.value.state.version, Number(request.query.wait))
+    const p = await switchboard.waitFor(done.state.version, Number(request.query.wait))
     const converged = p.lagging.length === 0
     // 202: accepted and committed, but not yet applied everywhere; the body names who lags.
     void reply.code(converged ? 200 : 202)
@@ -178,7 +189,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
         converged,
         applied: p.applied.map(instanceView),
         lagging: p.lagging.map(instanceView),
-        slowestMs: converged ? Math.max(0, ...p.applied.map((i) => i.appliedAt - outcome.value.committedAt)) : null
+        slowestMs: converged ? Math.max(0, ...p.applied.map((i) => i.appliedAt - done.committedAt)) : null
       }
     }
   }
@@ -222,12 +233,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     const id = deps.targets.find(color, target)
     if (id === undefined) return sendError(reply, 'SWY_ERR_UNKNOWN_TARGET', `color "${color}" has no target "${target}" (use its id or URL; see GET /targets)`)
     const mode = action === 'drain' ? 'draining' : action === 'enable' ? 'enabled' : 'disabled'
-    const expected = parseIfMatch(request.headers['if-match'])
-    if (Number.isNaN(expected)) return sendError(reply, 'SWY_ERR_ADMIN_INVALID_IF_MATCH')
-    const meta: ChangeMeta = { changedBy: request.principal?.name ?? 'unknown', reason: request.body?.reason ?? '', at: now().toISOString() }
-    const outcome = await switchboard.change((s, m) => ({ ok: true, value: setTargetMode(s, color, id, mode, m) }), meta, expected)
-    if (!outcome.ok) return sendError(reply, outcome.error.code, outcome.error.message)
-    void reply.header('x-switchyard-changed', String(outcome.value.changed))
+    const done = await commit(request, reply, (s, m) => ({ ok: true, value: setTargetMode(s, color, id, mode, m) }), request.body?.reason)
+    if (done === undefined) return reply
     const body = { ...current(reply), target: { color, id, mode } }
     if (request.query.wait === undefined || mode === 'enabled') return body
     // Wait until this instance has no request in flight to the target (drained).
