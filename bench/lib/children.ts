@@ -59,6 +59,8 @@ export interface NodeChildOptions {
   /** Extra node flags before the script (e.g. --cpu-prof). */
   readonly nodeArgs?: readonly string[]
   readonly env?: NodeJS.ProcessEnv
+  /** Load tsx (default); false for compiled JavaScript such as dist/cli.js. */
+  readonly tsx?: boolean
 }
 
 /** A node child: the CliProcess shape the test helpers wait on, plus its pid. */
@@ -72,7 +74,7 @@ export interface NodeChild extends CliProcess {
  * it is still running.
  */
 export function spawnNode (t: Teardown, script: string, args: readonly string[], opts: NodeChildOptions = {}): NodeChild {
-  const [cmd, argv] = pinnedCommand(opts.cpus, process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script, ...args])
+  const [cmd, argv] = pinnedCommand(opts.cpus, process.execPath, [...(opts.nodeArgs ?? []), ...(opts.tsx === false ? [] : ['--import', 'tsx']), script, ...args])
   const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   let err = ''

@@ -66,7 +66,10 @@ export async function startSwitchyardChild (t: Teardown, spec: SwitchyardSpec): 
     store: { kind: 'memory' },
     log: { level: 'warn' }
   }))
-  const p = spawnNode(t, 'src/cli.ts', ['serve', '--config', file], { cpus: spec.cpus, nodeArgs: spec.nodeArgs ?? [] })
+  // BENCH_DIST=1 runs the compiled dist/cli.js (npm run build first), as production does;
+  // by default the sources run through tsx, which costs ≈20 MB of RSS.
+  const dist = process.env.BENCH_DIST === '1'
+  const p = spawnNode(t, dist ? 'dist/cli.js' : 'src/cli.ts', ['serve', '--config', file], { cpus: spec.cpus, nodeArgs: spec.nodeArgs ?? [], tsx: !dist })
   const adminUrl = `http://127.0.0.1:${adminPort}`
   await waitForReady(p, adminUrl)
   return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, process: p }
