@@ -3,10 +3,10 @@
  * taskset when the machine has 2+ CPUs, so the load generator and the servers under test
  * do not fight for one core. Every child is killed when the owning Cleanups runs.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import { ROOT, type CliProcess, type Exit } from '../../test/helpers/process.js'
+import { spawnCollected, type CliProcess, type Exit } from '../../test/helpers/process.js'
 import type { Teardown } from '../../test/helpers/services.js'
 
 /** Collects teardown functions and runs them in reverse order (a Teardown for the test helpers). */
@@ -75,25 +75,8 @@ export interface NodeChild extends CliProcess {
  */
 export function spawnNode (t: Teardown, script: string, args: readonly string[], opts: NodeChildOptions = {}): NodeChild {
   const [cmd, argv] = pinnedCommand(opts.cpus, process.execPath, [...(opts.nodeArgs ?? []), ...(opts.tsx === false ? [] : ['--import', 'tsx']), script, ...args])
-  const child = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
-  const exited = new Promise<Exit>((resolve) => { child.once('close', (code, signal) => resolve({ code, signal })) })
-  const running = (): boolean => child.exitCode === null && child.signalCode === null
-  t.teardown(async () => {
-    if (running()) child.kill('SIGKILL')
-    await exited
-  })
-  return {
-    child,
-    pid: child.pid ?? -1,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    signal: (s) => { if (running()) child.kill(s) }
-  }
+  const p = spawnCollected(t, cmd, argv, opts.env)
+  return { ...p, pid: p.child.pid ?? -1 }
 }
 
 /** Waits for the first stdout line that parses as JSON (the child's "ready, here are my ports"). */

@@ -44,9 +44,12 @@ export async function freePort (): Promise<number> {
   return port
 }
 
-/** Spawns `switchyard <args>` from the sources; SIGKILLed in teardown if still running. */
-export function spawnCli (t: Teardown, args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+/**
+ * Spawns `command <args>` from the repository root with its output collected; SIGKILLed in
+ * teardown if still running. The one child wrapper of the tests and the benchmarks.
+ */
+export function spawnCollected (t: Teardown, command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe']
@@ -70,6 +73,11 @@ export function spawnCli (t: Teardown, args: readonly string[], env: NodeJS.Proc
     exited,
     signal: (s) => { if (running()) child.kill(s) }
   }
+}
+
+/** Spawns `switchyard <args>` from the sources; SIGKILLed in teardown if still running. */
+export function spawnCli (t: Teardown, args: readonly string[], env: NodeJS.ProcessEnv = {}): CliProcess {
+  return spawnCollected(t, process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], env)
 }
 
 /** Runs `switchyard <args>` to completion. */
