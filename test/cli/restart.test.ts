@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { freePort, runCli, spawnCli, waitForReady, type CliProcess } from '../helpers/process.js'
 import { adminCall, send, startUpstream, type Answer, type Upstream } from '../helpers/services.js'
+import { MANY_PROBLEMS, MANY_PROBLEMS_YAML } from '../helpers/configs.js'
 
 interface Served {
   readonly cli: CliProcess
@@ -98,23 +99,6 @@ t.test('SIGTERM lets an in-flight request finish', async (t) => {
   t.equal(answer.body, 'blue')
   t.strictSame(await sy.cli.exited, { code: 0, signal: null }, 'then the process exits 0')
 })
-
-const MANY_PROBLEMS_YAML = `
-bogus: true
-colors:
-  blue:  { targets: ["http://127.0.0.1:3001/app"] }
-  green: { targets: ["http://127.0.0.1:3002"] }
-  Bad_Color: { targets: ["http://127.0.0.1:3003"] }
-initial: { weights: { blue: 80, green: 10 } }
-store: { kind: memory }
-`
-
-const MANY_PROBLEMS: ReadonlyArray<readonly [string, RegExp]> = [
-  ['the unknown top-level key', /bogus/],
-  ['the bad color name, by name', /Bad_Color/],
-  ['the target with a path', /colors\.blue\.targets\[0\].*must be an origin/],
-  ['the initial weights summing to 90', /initial\.weights.*sum to 100/]
-]
 
 t.test('a bad config: check and serve exit 2 and list every problem', async (t) => {
   const dir = t.testdir({ 'bad.yaml': MANY_PROBLEMS_YAML })

@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { parse as parseYaml } from 'yaml'
 import { loadConfigFile, validateConfig } from '../../src/config/load-config.js'
 import { SwitchyardError } from '../../src/errors.js'
+import { MANY_PROBLEMS, MANY_PROBLEMS_YAML } from '../helpers/configs.js'
 
 /** The names of `${NAME}` references (without a default) in every string of a parsed document. */
 function envReferences (value: unknown): string[] {
@@ -100,29 +101,10 @@ t.test('unreadable and unparsable files', async (t) => {
   t.match(await configError(t, loadConfigFile(join(dir, 'bad.json'), {})), 'bad.json')
 })
 
-/** A config with one problem of each kind: schema (unknown key, bad color name) and semantic (target path, weights sum). */
-const MANY_PROBLEMS_YAML = `
-bogus: true
-colors:
-  blue:  { targets: ["http://127.0.0.1:3001/app"] }
-  green: { targets: ["http://127.0.0.1:3002"] }
-  Bad_Color: { targets: ["http://127.0.0.1:3003"] }
-initial: { weights: { blue: 80, green: 10 } }
-store: { kind: memory }
-`
-
-/** What each of MANY_PROBLEMS_YAML's problems must be reported as. */
-const MANY_PROBLEMS_EXPECTED: ReadonlyArray<readonly [string, RegExp]> = [
-  ['the unknown top-level key', /bogus/],
-  ['the bad color name, by name', /Bad_Color/],
-  ['the target with a path', /colors\.blue\.targets\[0\].*must be an origin/],
-  ['the initial weights summing to 90', /initial\.weights.*sum to 100/]
-]
-
 t.test('every problem of a config is listed at once', async (t) => {
   const dir = t.testdir({ 'switchyard.yaml': MANY_PROBLEMS_YAML })
   const message = await configError(t, loadConfigFile(join(dir, 'switchyard.yaml'), {}))
-  for (const [what, pattern] of MANY_PROBLEMS_EXPECTED) t.match(message, pattern, `lists ${what}`)
+  for (const [what, pattern] of MANY_PROBLEMS) t.match(message, pattern, `lists ${what}`)
   t.match(message, /has [4-9] problems/, 'counts them')
 })
 
