@@ -4,10 +4,19 @@ import { validateConfig } from '../../src/config/load-config.js'
 import { historyEntry, initialState, setWeights } from '../../src/routing/routing-state.js'
 import { RedisStore, type RedisStoreConfig } from '../../src/state/redis-store.js'
 import { startRedis } from '../helpers/redis.js'
+import type { Teardown } from '../helpers/services.js'
 
 function storeConfig (url: string, dir: string, extra: Partial<RedisStoreConfig> = {}): RedisStoreConfig {
   const loaded = validateConfig({ colors: { blue: { targets: ['http://127.0.0.1:1'] } }, store: { kind: 'redis', url, lastKnownPath: `${dir}/lk.json`, ...extra } }, {})
   return loaded.config.store as RedisStoreConfig
+}
+
+/** A RedisStore on `url`, connected, closed in teardown. */
+async function connectedStore (t: Teardown, url: string, dir: string, extra: Partial<RedisStoreConfig> = {}): Promise<RedisStore> {
+  const store = new RedisStore(storeConfig(url, dir, extra))
+  t.teardown(() => store.close())
+  await store.connect()
+  return store
 }
 
 const meta = { changedBy: 'test', reason: 'r', at: new Date(0).toISOString() }
@@ -16,11 +25,8 @@ const s1 = initialState(['blue', 'green'], { blue: 10000, green: 0 }, meta)
 t.test('compare-and-set on version: one writer wins, history and notification follow', async (t) => {
   const redis = await startRedis(t)
   const dir = t.testdir()
-  const a = new RedisStore(storeConfig(redis.url, dir))
-  const b = new RedisStore(storeConfig(redis.url, dir))
-  t.teardown(async () => { await a.close(); await b.close() })
-  await a.connect()
-  await b.connect()
+  const a = await connectedStore(t, redis.url, dir)
+  const b = await connectedStore(t, redis.url, dir)
   t.equal(await a.load(), null, 'empty store')
   t.same(await a.compareAndSet(0, s1, historyEntry(null, s1)), { ok: true })
   const seen: number[] = []
@@ -42,11 +48,8 @@ t.test('compare-and-set on version: one writer wins, history and notification fo
 t.test('the secret is created once and shared', async (t) => {
   const redis = await startRedis(t)
   const dir = t.testdir()
-  const a = new RedisStore(storeConfig(redis.url, dir))
-  const b = new RedisStore(storeConfig(redis.url, dir))
-  t.teardown(async () => { await a.close(); await b.close() })
-  await a.connect()
-  await b.connect()
+  const a = await connectedStore(t, redis.url, dir)
+  const b = await connectedStore(t, redis.url, dir)
   const [x, y] = await Promise.all([a.secret(), b.secret()])
   t.equal(x, y)
   t.ok(x.length >= 32)
@@ -55,9 +58,7 @@ t.test('the secret is created once and shared', async (t) => {
 t.test('reseed never lowers the version and brings its secret along', async (t) => {
   const redis = await startRedis(t)
   const dir = t.testdir()
-  const a = new RedisStore(storeConfig(redis.url, dir))
-  t.teardown(() => a.close())
-  await a.connect()
+  const a = await connectedStore(t, redis.url, dir)
   const s2 = setWeights(s1, { blue: 0, green: 10000 }, meta)
   t.equal(await a.reseed(s2, 'x'.repeat(43), historyEntry(null, s2)), true, 'empty store re-seeded')
   t.equal((await a.load())?.version, 2)
@@ -70,9 +71,7 @@ t.test('reseed never lowers the version and brings its secret along', async (t) 
 t.test('heartbeats expire after their TTL', async (t) => {
   const redis = await startRedis(t)
   const dir = t.testdir()
-  const a = new RedisStore(storeConfig(redis.url, dir))
-  t.teardown(() => a.close())
-  await a.connect()
+  const a = await connectedStore(t, redis.url, dir)
   await a.heartbeat({ id: 'one', appliedVersion: 3, appliedAt: 1, at: 2 }, 150)
   await a.heartbeat({ id: 'two', appliedVersion: 4, appliedAt: 1, at: 2 }, 60_000)
   t.same((await a.instances()).map((i) => i.id).sort(), ['one', 'two'])
@@ -83,9 +82,7 @@ t.test('heartbeats expire after their TTL', async (t) => {
 t.test('keys share one hash tag (Cluster-safe) under the prefix', async (t) => {
   const redis = await startRedis(t)
   const dir = t.testdir()
-  const a = new RedisStore(storeConfig(redis.url, dir, { prefix: 'edge1' }))
-  t.teardown(() => a.close())
-  await a.connect()
+  const a = await connectedStore(t, redis.url, dir, { prefix: 'edge1' })
   await a.compareAndSet(0, s1, historyEntry(null, s1))
   await a.secret()
   await a.heartbeat({ id: 'i', appliedVersion: 1, appliedAt: 1, at: 1 }, 10_000)
