@@ -151,7 +151,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       // The upstream answered (our own 502/504s clear the target in onError).
       target.inFlight--
       if (status !== 499) pools.outcome(target, status < 500, clock.ms)
-      if (status >= 500 && status !== 499) metrics.upstreamError(request.swyColor, '5xx')
+      if (status >= 500) metrics.upstreamError(request.swyColor, '5xx')
     }
     metrics.ended(request.swyColor)
     metrics.request(request.swyColor, request.swyReason, status, (performance.now() - request.swyStart) / 1000)
@@ -195,7 +195,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     raw.on('close', onClose)
     const target = color < 0 ? undefined : pools.pick(color)
     if (target === undefined) {
-      reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', override !== undefined && decision.reason === 'fallback'
+      reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', override !== undefined && t.overrides.has(override)
         ? `the color forced by ${overrideHeader} has no healthy target`
         : 'no color with weight has a healthy target'))
       return

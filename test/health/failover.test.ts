@@ -106,3 +106,19 @@ t.test('flip to a color with no healthy target → 409 SWY_ERR_TARGET_UNHEALTHY;
   t.same((forced.json as { weights: unknown }).weights, { blue: 0, green: 100 })
 })
 
+
+t.test('the 503 says an override forced a down color only when the override was honoured', async (t) => {
+  const blue = await startUpstream(t, 'blue')
+  const green = await startUpstream(t, 'green')
+  const sy = await startTestSwitchyard(t, testConfig([blue, green], { health, overrides: { enabled: true } }))
+  await green.close()
+  await until('green detected down', async () => (await targetHealth(sy.adminUrl, 'green')).every((h) => h !== 'healthy'))
+  const forced = await send(sy.proxyUrl + '/', { headers: { 'x-switchyard-color': 'green' } })
+  t.equal(forced.status, 503)
+  t.match((forced.json as { message: string }).message, /forced by x-switchyard-color/)
+  await blue.close()
+  await until('blue detected down', async () => (await targetHealth(sy.adminUrl, 'blue')).every((h) => h !== 'healthy'))
+  const bogus = await send(sy.proxyUrl + '/', { headers: { 'x-switchyard-color': 'purple' } })
+  t.equal(bogus.status, 503)
+  t.match((bogus.json as { message: string }).message, /no color with weight has a healthy target/, 'an unknown override value forced nothing')
+})
