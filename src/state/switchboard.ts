@@ -295,22 +295,13 @@ export class Switchboard {
   /** Which live instances have applied `version` (this one counts even before its heartbeat lands). */
   async propagation (version: number): Promise<Propagation> {
     const live = await this.#store.instances()
+    const id = this.#o.instanceId
+    // This instance's own view replaces its heartbeat (which may lag by one beat), in place.
+    const self = (beat?: InstanceInfo): InstanceInfo => ({ id, appliedVersion: this.state.version, appliedAt: this.#appliedAt, at: beat?.at ?? Date.now() })
+    const all = live.some((i) => i.id === id) ? live.map((i) => (i.id === id ? self(i) : i)) : [...live, self()]
     const applied: InstanceInfo[] = []
     const lagging: InstanceInfo[] = []
-    let self = false
-    for (const i of live) {
-      if (i.id === this.#o.instanceId) {
-        self = true
-        const me = { ...i, appliedVersion: this.state.version, appliedAt: this.#appliedAt }
-        ;(me.appliedVersion >= version ? applied : lagging).push(me)
-      } else {
-        (i.appliedVersion >= version ? applied : lagging).push(i)
-      }
-    }
-    if (!self) {
-      const me = { id: this.#o.instanceId, appliedVersion: this.state.version, appliedAt: this.#appliedAt, at: Date.now() }
-      ;(me.appliedVersion >= version ? applied : lagging).push(me)
-    }
+    for (const i of all) (i.appliedVersion >= version ? applied : lagging).push(i)
     return { version, applied, lagging }
   }
 
