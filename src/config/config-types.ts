@@ -9,6 +9,8 @@ import type { RedisStoreConfig } from '../state/redis-store.js'
 export interface Listen {
   readonly host: string
   readonly port: number
+  /** Serve HTTPS with this PEM certificate (chain) and key, read at start. */
+  readonly tls?: { readonly cert: string, readonly key: string }
 }
 
 /** One upstream instance of a color: a stable id (default host:port) and its origin. */
@@ -69,6 +71,14 @@ export interface Config {
     readonly bodyLimit: number
     readonly trustForwarded: boolean
     readonly websocket: boolean
+    /** The whole request (headers and body) must arrive within this, else 408. */
+    readonly requestTimeoutMs: number
+    /** The request headers must arrive within this, else 408 (≤ requestTimeoutMs). */
+    readonly headersTimeoutMs: number
+    /** Client connections held at once; more are closed on accept. */
+    readonly maxConnections: number
+    /** The largest WebSocket message a client may send, in bytes. */
+    readonly websocketMaxPayload: number
   }
   readonly health: {
     /** Active checks run only when `path` is set. */

@@ -157,6 +157,10 @@ function semanticChecks (raw: unknown, problems: string[]): BasisPoints | undefi
   if (typeof passive?.baseEjectionMs === 'number' && typeof passive.maxEjectionMs === 'number' && passive.maxEjectionMs < passive.baseEjectionMs) {
     problems.push('health.passive.maxEjectionMs: must be at least baseEjectionMs')
   }
+  const proxy = record(root.proxy)
+  if (typeof proxy?.headersTimeoutMs === 'number' && typeof proxy.requestTimeoutMs === 'number' && proxy.headersTimeoutMs > proxy.requestTimeoutMs) {
+    problems.push('proxy.headersTimeoutMs: must be at most requestTimeoutMs')
+  }
   const overrides = record(root.overrides)
   if (overrides?.secret !== undefined && overrides.enabled !== true) {
     problems.push('overrides.secret: is set but overrides.enabled is false')
