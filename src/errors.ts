@@ -34,6 +34,7 @@ export const ERRORS = {
   SWY_ERR_INTERNAL: { status: 500, message: 'internal error' },
   SWY_ERR_PROXY_BODY_TOO_LARGE: { status: 413, message: 'the request body is larger than proxy.bodyLimit' },
   SWY_ERR_PROXY_BAD_REQUEST: { status: 400, message: 'the request cannot be proxied' },
+  SWY_ERR_PROXY_REQUEST_TIMEOUT: { status: 408, message: 'the request did not arrive within proxy.requestTimeoutMs (headers within proxy.headersTimeoutMs)' },
   SWY_ERR_NO_HEALTHY_UPSTREAM: { status: 503, message: 'no upstream can serve this request' },
   SWY_ERR_UPSTREAM_UNREACHABLE: { status: 502, message: 'the upstream could not be reached' },
   SWY_ERR_UPSTREAM_RESET: { status: 502, message: 'the upstream closed the connection' },
