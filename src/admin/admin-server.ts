@@ -100,13 +100,12 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   const loopbackOnly = isLoopback(config.admin.listen.host)
 
   server.addHook('onRequest', async (request, reply) => {
-    const path = request.url.split('?', 1)[0] as string
-    if (OPEN_ROUTES.has(path)) return
-    const write = request.method !== 'GET' && request.method !== 'HEAD'
-    // The admin API is not for browsers. A web page the operator has open could otherwise
-    // send a "simple" cross-site POST (no preflight), e.g. /rollback, to a token-less
-    // loopback listener; browsers always mark such requests with Origin or Sec-Fetch-Site.
-    // A loopback listener also only answers loopback Host names, against DNS rebinding.
+    // The admin API is not for browsers, on every route. A web page the operator has open
+    // could otherwise send a "simple" cross-site POST (no preflight), e.g. /rollback, to a
+    // token-less loopback listener, or read /metrics (target addresses, error counts) after
+    // rebinding its own name to 127.0.0.1; browsers always mark such requests with Origin or
+    // Sec-Fetch-Site. A loopback listener also only answers loopback Host names, against DNS
+    // rebinding. Scrapers, probes and scripts send neither header and a loopback Host.
     const site = request.headers['sec-fetch-site']
     if (request.headers.origin !== undefined || (site !== undefined && site !== 'none')) {
       return sendError(reply, 'SWY_ERR_ADMIN_CROSS_ORIGIN')
@@ -114,6 +113,9 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     if (loopbackOnly && !isLoopbackHost(request.headers.host)) {
       return sendError(reply, 'SWY_ERR_ADMIN_CROSS_ORIGIN', `Host "${request.headers.host ?? ''}" is not a loopback name; this admin API listens on loopback only`)
     }
+    // Health and metrics need no token (probes and Prometheus carry none).
+    if (OPEN_ROUTES.has(request.url.split('?', 1)[0] as string)) return
+    const write = request.method !== 'GET' && request.method !== 'HEAD'
     const outcome = authenticate(request.headers.authorization, write)
     if (!outcome.ok) {
       if (outcome.code !== 'SWY_ERR_AUTH_FORBIDDEN') void reply.header('www-authenticate', 'Bearer realm="switchyard"')

@@ -1,5 +1,5 @@
-import t from 'tap'
-import { adminCall, send, startTestSwitchyard, startUpstream, testConfig } from '../helpers/services.js'
+import t, { type Test } from 'tap'
+import { adminCall, send, startTestSwitchyard, startUpstream, testConfig, type Answer } from '../helpers/services.js'
 
 t.test('a token-less loopback admin API refuses browser requests and non-loopback Host names', async (t) => {
   const blue = await startUpstream(t, 'blue')
@@ -21,5 +21,51 @@ t.test('a token-less loopback admin API refuses browser requests and non-loopbac
 
   t.equal((await adminCall(sy.adminUrl, 'POST', '/flip', { to: 'green' }, { host: 'localhost:9090' })).status, 200, 'localhost is fine')
   t.equal((await adminCall(sy.adminUrl, 'POST', '/rollback', undefined, { 'sec-fetch-site': 'none' })).status, 200, 'a typed-in URL (Sec-Fetch-Site: none) is fine')
-  t.equal((await send(sy.adminUrl + '/healthz', { headers: { origin: 'https://evil.example' } })).status, 200, 'health and metrics stay open')
+  t.equal((await send(sy.adminUrl + '/healthz', { headers: { origin: 'https://evil.example' } })).status, 403, 'health and metrics refuse browsers too (issue 9, item 8)')
+})
+
+const OPEN = ['/metrics', '/readyz', '/healthz']
+
+/** Asserts a 403 SWY_ERR_ADMIN_CROSS_ORIGIN that leaks nothing of what the route would have answered. */
+function refused (t: Test, answer: Answer, what: string): void {
+  t.equal(answer.status, 403, `${what}: 403 (body ${answer.body})`)
+  t.equal((answer.json as { error?: string } | undefined)?.error, 'SWY_ERR_ADMIN_CROSS_ORIGIN', `${what}: SWY_ERR_ADMIN_CROSS_ORIGIN`)
+  t.notMatch(answer.body, /switchyard_|127\.0\.0\.1:\d|"status"|storeUp/, `${what}: no metric, target address or status in the body`)
+}
+
+t.test('the open routes (/metrics, /readyz, /healthz) refuse browsers and rebound Host names too', async (t) => {
+  const blue = await startUpstream(t, 'blue')
+  const green = await startUpstream(t, 'green')
+  const sy = await startTestSwitchyard(t, testConfig([blue, green]))
+  const port = new URL(sy.adminUrl).port
+  for (const path of OPEN) {
+    refused(t, await send(sy.adminUrl + path, { headers: { origin: 'https://evil.example' } }), `${path} with Origin`)
+    refused(t, await send(sy.adminUrl + path, { headers: { origin: 'null' } }), `${path} with Origin: null (sandboxed page)`)
+    refused(t, await send(sy.adminUrl + path, { headers: { 'sec-fetch-site': 'cross-site' } }), `${path} with Sec-Fetch-Site: cross-site`)
+    refused(t, await send(sy.adminUrl + path, { headers: { 'sec-fetch-site': 'same-site' } }), `${path} with Sec-Fetch-Site: same-site`)
+    refused(t, await send(sy.adminUrl + path, { headers: { host: 'evil.example' } }), `${path} with Host: evil.example on a loopback listener`)
+    refused(t, await send(sy.adminUrl + path, { headers: { host: `evil.example:${port}` } }), `${path} with Host: evil.example:port (DNS rebinding)`)
+  }
+  const refusedMetrics = await send(sy.adminUrl + '/metrics', { headers: { host: 'evil.example' } })
+  t.match(refusedMetrics.headers['content-type'], /application\/json/, 'a refused scrape is the JSON error, not the exposition format')
+
+  // What Prometheus, probes and scripts send: no Origin, no Sec-Fetch-*, a loopback Host.
+  const scrape = await send(sy.adminUrl + '/metrics', { headers: { host: `127.0.0.1:${port}`, accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' } })
+  t.equal(scrape.status, 200, 'a Prometheus-like scrape is answered')
+  t.match(scrape.body, /^switchyard_requests_total\{/m, 'with the metrics')
+  t.equal((await send(sy.adminUrl + '/readyz', { headers: { host: `127.0.0.1:${port}` } })).status, 200, '/readyz for a probe')
+  t.equal((await send(sy.adminUrl + '/healthz', { headers: { host: `localhost:${port}` } })).status, 200, '/healthz with Host localhost')
+  t.equal((await send(sy.adminUrl + '/healthz', { headers: { 'sec-fetch-site': 'none' } })).status, 200, 'a typed-in URL (Sec-Fetch-Site: none) is not cross-site')
+  // The Docker image's HEALTHCHECK is Node's fetch: it must not look like a browser.
+  t.equal((await fetch(sy.adminUrl + '/healthz')).status, 200, "Node's fetch (the Dockerfile HEALTHCHECK) is answered")
+})
+
+t.test('with tokens, the open routes still need no token, but refuse browsers', async (t) => {
+  const blue = await startUpstream(t, 'blue')
+  const sy = await startTestSwitchyard(t, testConfig([blue], { admin: { listen: { host: '127.0.0.1', port: 0 }, tokens: [{ name: 'ci', token: 't'.repeat(32) }] } }))
+  for (const path of OPEN) {
+    t.equal((await send(sy.adminUrl + path)).status, 200, `${path} without a token`)
+    refused(t, await send(sy.adminUrl + path, { headers: { origin: 'https://evil.example' } }), `${path} with Origin`)
+    refused(t, await send(sy.adminUrl + path, { headers: { origin: 'https://evil.example', authorization: `Bearer ${'t'.repeat(32)}` } }), `${path} with Origin and a valid token`)
+  }
 })
