@@ -4,6 +4,8 @@
  * turn failures into these; test/errors.test.ts keeps this table and docs/errors.md in step.
  */
 
+import type { ProblemCode } from './routing/types.js'
+
 /** One row of the error table. */
 export interface ErrorDef {
   readonly status: number
@@ -65,13 +67,21 @@ export class SwitchyardError extends Error {
     this.statusCode = ERRORS[code].status
   }
 
-  /** The response body for this error. */
-  toBody (): ErrorBody {
-    return { error: this.code, message: this.message }
-  }
 }
 
 /** The body for a code, with an optional specific message. */
 export function errorBody (code: ErrorCode, message?: string): ErrorBody {
   return { error: code, message: message ?? ERRORS[code].message }
 }
+
+/**
+ * The code of each problem the pure routing core reports (src/routing/types.ts). A table, not
+ * `SWY_ERR_${code}`, so every code in use can be found by name and the compiler checks both sides.
+ */
+export const PROBLEM_ERRORS: { readonly [P in ProblemCode]: ErrorCode } = Object.freeze({
+  WEIGHTS_SUM: 'SWY_ERR_WEIGHTS_SUM',
+  WEIGHTS_PRECISION: 'SWY_ERR_WEIGHTS_PRECISION',
+  WEIGHTS_RANGE: 'SWY_ERR_WEIGHTS_RANGE',
+  UNKNOWN_COLOR: 'SWY_ERR_UNKNOWN_COLOR',
+  NOTHING_TO_ROLL_BACK: 'SWY_ERR_NOTHING_TO_ROLL_BACK'
+})

@@ -7,7 +7,7 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Config } from '../config/config-types.js'
 import { isLoopback } from '../config/load-config.js'
-import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
+import { errorBody, ERRORS, PROBLEM_ERRORS, type ErrorCode } from '../errors.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta, type SwitchPolicy } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
@@ -214,7 +214,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
 
   server.put<{ Body: { weights: Record<string, number>, switchPolicy?: PolicyBody, reason?: string }, Querystring: { wait?: string } }>('/weights', { schema: { body: putWeightsBody, querystring: writeQuery } }, async (request, reply) => {
     const parsed = parseWeights(switchboard.state.colors, request.body.weights)
-    if (!parsed.ok) return sendError(reply, `SWY_ERR_${parsed.error.code}`, parsed.error.message)
+    if (!parsed.ok) return sendError(reply, PROBLEM_ERRORS[parsed.error.code], parsed.error.message)
     const policy = request.body.switchPolicy
     return write(request, reply, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policyOf(policy, s.switchPolicy)) }), request.body.reason)
   })

@@ -1,8 +1,10 @@
 /**
  * Prometheus metrics (prom-client), one registry per running switchyard. Every label value
  * comes from a fixed set (configured colors, decision reasons, status classes, error kinds),
- * never from a request, so cardinality is bounded. The per-request counters are bound to
- * their label children once, at start: the data path increments a child found by index.
+ * never from a request, so cardinality is bounded. The per-request series are cells of typed
+ * arrays laid out once, at start, per (color, reason, status class) with reasons in
+ * REASON_INDEX order (see array-metrics.ts): the data path adds 1 to a cell found by index,
+ * and label sets are only built when /metrics is scraped.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { ArrayHistogram, ArrayMetric } from './array-metrics.js'
@@ -38,11 +40,11 @@ export interface RequestMetrics {
 /** Records nothing: `metrics.enabled: false` (to measure what metrics cost). */
 export const NO_REQUEST_METRICS: RequestMetrics = Object.freeze({ started () {}, ended () {}, request () {}, upstreamError () {} })
 
-/** The metrics of one switchyard, with pre-bound children for the data path. */
+/** The metrics of one switchyard, with typed-array cells for the data path. */
 export class Metrics implements RequestMetrics {
   readonly registry = new Registry()
   readonly #colors: readonly string[]
-  /** requests[((color * REASONS) + reason) * CODE_CLASSES + class]; color = colors.length is NO_COLOR. */
+  /** requests[((color * REASONS) + REASON_INDEX[reason]) * CODE_CLASSES + class]; color = colors.length is NO_COLOR. */
   readonly #requests: Float64Array
   readonly #durations: ArrayHistogram
   readonly #upstreamErrors: Float64Array

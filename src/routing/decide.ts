@@ -12,14 +12,11 @@
  *   weight 0 is never chosen except by override or drain; with none left, no route (503).
  */
 import { NO_ROUTE, type Decision, type RouteTable } from './route-table.js'
+import { REASON_INDEX } from './types.js'
 import { colorForBucket } from './weights.js'
 
-/** Reason indexes in REASONS order, to address pre-built decisions without a lookup. */
-const OVERRIDE = 0
-const STICKY = 1
-const WEIGHT = 2
-const DRAIN = 3
-const FALLBACK = 4
+/** Reason indexes, to address pre-built decisions without a lookup. */
+const { override: OVERRIDE, sticky: STICKY, weight: WEIGHT, drain: DRAIN, fallback: FALLBACK } = REASON_INDEX
 
 /**
  * Picks the color of one request.

@@ -12,7 +12,7 @@ import { computeThresholds, weightOf, type BasisPoints } from './weights.js'
 export interface Decision {
   readonly color: number
   readonly reason: Reason
-  /** The reason's index in REASONS (metric children are addressed by it). */
+  /** The reason's index (REASON_INDEX): pre-built decisions and metric cells are addressed by it. */
   readonly reasonIndex: number
 }
 
