@@ -19,6 +19,7 @@ export const ERRORS = {
   SWY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE: { status: 400, message: 'the request body must be JSON (content-type: application/json)' },
   SWY_ERR_ADMIN_INVALID_IF_MATCH: { status: 400, message: 'If-Match must be a quoted state version, e.g. "12"' },
   SWY_ERR_ADMIN_INVALID_QUERY: { status: 400, message: 'the query string is not valid' },
+  SWY_ERR_ADMIN_INVALID_PATH: { status: 400, message: 'the request path is not valid (bad percent-encoding, or a segment over 100 characters)' },
   SWY_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no such admin route' },
   SWY_ERR_ADMIN_CROSS_ORIGIN: { status: 403, message: 'the admin API does not answer browsers (Origin or Sec-Fetch-Site present) or non-loopback Host names on a loopback listener' },
   SWY_ERR_AUTH_MISSING_TOKEN: { status: 401, message: 'a bearer token is required' },

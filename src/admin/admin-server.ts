@@ -13,6 +13,7 @@ import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta, type Swit
 import { parseWeights } from '../routing/weights.js'
 import type { InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
+import { adminFailure, type FailureLike } from './admin-errors.js'
 import { createAuthenticator, type Principal } from './auth.js'
 import { flipBody, historyQuery, putWeightsBody, rollbackBody, targetBody, targetParams, writeQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
@@ -91,7 +92,9 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.admin.bodyLimit,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } }
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
+    // A bad percent-encoding or an over-long path segment, answered from the error table.
+    frameworkErrors: (error, _request, reply) => { const f = adminFailure(error, config.admin.bodyLimit); void sendError(reply, f?.code ?? 'SWY_ERR_INTERNAL', f?.message) }
   })
   server.decorateRequest('principal', null)
   // Only JSON bodies: fastify's default text/plain parser would turn a wrong content type
@@ -126,26 +129,9 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
 
   server.setNotFoundHandler((request, reply) => sendError(reply, 'SWY_ERR_ADMIN_NOT_FOUND', `no admin route ${request.method} ${request.url.split('?', 1)[0] ?? ''}`))
 
-  server.setErrorHandler((error: Error & { statusCode?: number, code?: string, validation?: unknown, validationContext?: string }, request, reply) => {
-    if (error.validation !== undefined) {
-      return sendError(reply, error.validationContext === 'querystring' ? 'SWY_ERR_ADMIN_INVALID_QUERY' : 'SWY_ERR_ADMIN_INVALID_BODY', error.message)
-    }
-    switch (error.code) {
-      case 'FST_ERR_CTP_BODY_TOO_LARGE':
-        return sendError(reply, 'SWY_ERR_ADMIN_BODY_TOO_LARGE', `the request body is larger than ${config.admin.bodyLimit} bytes (admin.bodyLimit)`)
-      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-        return sendError(reply, 'SWY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE', 'send the body as application/json')
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', 'the request body is empty; send a JSON object')
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-        return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', `the request body is not valid JSON: ${error.message}`)
-    }
-    if (error.name === 'SyntaxError' || (error.statusCode === 400)) {
-      return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', `the request body is not valid JSON: ${error.message}`)
-    }
-    if ((error as { code?: string }).code === 'SWY_ERR_STORE_UNAVAILABLE') {
-      return sendError(reply, 'SWY_ERR_STORE_UNAVAILABLE', error.message)
-    }
+  server.setErrorHandler((error: Error & FailureLike, request, reply) => {
+    const failure = adminFailure(error, config.admin.bodyLimit)
+    if (failure !== undefined) return sendError(reply, failure.code, failure.message)
     request.log.error({ err: error }, 'admin request failed')
     return sendError(reply, 'SWY_ERR_INTERNAL')
   })
