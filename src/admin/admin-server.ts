@@ -4,6 +4,7 @@
  * schema; every failure answers `{ error, message }` with a code from src/errors.ts; writes
  * honour If-Match and run as compare-and-set through the switchboard, so none is half-applied.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Config } from '../config/config-types.js'
 import { isLoopback } from '../config/load-config.js'
@@ -15,7 +16,7 @@ import type { InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { adminFailure, type FailureLike } from './admin-errors.js'
 import { createAuthenticator, type Principal } from './auth.js'
-import { flipBody, historyQuery, putWeightsBody, rollbackBody, targetBody, targetParams, writeQuery } from './schemas.js'
+import { ADMIN_ROUTE_SCHEMAS, type SwitchPolicyBody, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
 
 declare module 'fastify' {
@@ -56,14 +57,7 @@ function sendError (reply: FastifyReply, code: ErrorCode, message?: string): Fas
   return reply.code(ERRORS[code].status).send(errorBody(code, message))
 }
 
-/** A switch policy as the API takes it (`seconds`, or `drainSeconds` as the state shows it). */
-interface PolicyBody {
-  readonly mode: 'immediate' | 'drain'
-  readonly seconds?: number
-  readonly drainSeconds?: number
-}
-
-function policyOf (body: PolicyBody | undefined, current: SwitchPolicy): SwitchPolicy {
+function policyOf (body: SwitchPolicyBody | undefined, current: SwitchPolicy): SwitchPolicy {
   if (body === undefined) return current
   return { mode: body.mode, drainSeconds: body.mode === 'drain' ? (body.seconds ?? body.drainSeconds ?? 0) : 0 }
 }
@@ -97,6 +91,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     frameworkErrors: (error, _request, reply) => { const f = adminFailure(error, config.admin.bodyLimit); void sendError(reply, f?.code ?? 'SWY_ERR_INTERNAL', f?.message) }
   })
   server.decorateRequest('principal', null)
+  // The same instance, typed by the route schemas: handlers get their types from schemas.ts.
+  const api = server.withTypeProvider<TypeBoxTypeProvider>()
   // Only JSON bodies: fastify's default text/plain parser would turn a wrong content type
   // into a confusing schema error instead of SWY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE.
   server.removeContentTypeParser('text/plain')
@@ -161,12 +157,12 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   }
 
   /** A routing write: commit, then with ?wait=ms wait until every live instance applied it. */
-  async function write (request: FastifyRequest<{ Querystring: { wait?: string } }>, reply: FastifyReply, transition: Transition, reason: string | undefined): Promise<unknown> {
+  async function write (request: FastifyRequest, reply: FastifyReply, query: WriteQuery, transition: Transition, reason: string | undefined): Promise<unknown> {
     const done = await commit(request, reply, transition, reason)
     if (done === undefined) return reply
     const body = current(reply)
-    if (request.query.wait === undefined) return body
-    const p = await switchboard.waitFor(done.state.version, Number(request.query.wait))
+    if (query.wait === undefined) return body
+    const p = await switchboard.waitFor(done.state.version, Number(query.wait))
     const converged = p.lagging.length === 0
     // 202: accepted and committed, but not yet applied everywhere; the body names who lags.
     void reply.code(converged ? 200 : 202)
@@ -198,24 +194,24 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     return { version, instances: [...p.applied, ...p.lagging].map(instanceView) }
   })
 
-  server.put<{ Body: { weights: Record<string, number>, switchPolicy?: PolicyBody, reason?: string }, Querystring: { wait?: string } }>('/weights', { schema: { body: putWeightsBody, querystring: writeQuery } }, async (request, reply) => {
+  api.put('/weights', { schema: ADMIN_ROUTE_SCHEMAS['PUT /weights'] }, async (request, reply) => {
     const parsed = parseWeights(switchboard.state.colors, request.body.weights)
     if (!parsed.ok) return sendError(reply, PROBLEM_ERRORS[parsed.error.code], parsed.error.message)
     const policy = request.body.switchPolicy
-    return write(request, reply, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policyOf(policy, s.switchPolicy)) }), request.body.reason)
+    return write(request, reply, request.query, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policyOf(policy, s.switchPolicy)) }), request.body.reason)
   })
 
-  server.post<{ Body: { to: string, force?: boolean, switchPolicy?: PolicyBody, reason?: string }, Querystring: { wait?: string } }>('/flip', { schema: { body: flipBody, querystring: writeQuery } }, async (request, reply) => {
+  api.post('/flip', { schema: ADMIN_ROUTE_SCHEMAS['POST /flip'] }, async (request, reply) => {
     const { to, force, switchPolicy } = request.body
     if (switchboard.state.colors.includes(to) && force !== true && !deps.targets.canServe(to)) {
       return sendError(reply, 'SWY_ERR_TARGET_UNHEALTHY', `color "${to}" has no healthy, enabled target on this instance; send "force": true to flip anyway`)
     }
-    return write(request, reply, (s, meta) => flipTo(s, to, meta, policyOf(switchPolicy, s.switchPolicy)), request.body.reason)
+    return write(request, reply, request.query, (s, meta) => flipTo(s, to, meta, policyOf(switchPolicy, s.switchPolicy)), request.body.reason)
   })
 
   server.get('/targets', async () => ({ version: switchboard.state.version, targets: deps.targets.list() }))
 
-  server.post<{ Params: { color: string, target: string, action: 'drain' | 'enable' | 'disable' }, Body: { reason?: string } | null, Querystring: { wait?: string } }>('/targets/:color/:target/:action', { schema: { params: targetParams, body: targetBody, querystring: writeQuery } }, async (request, reply) => {
+  api.post('/targets/:color/:target/:action', { schema: ADMIN_ROUTE_SCHEMAS['POST /targets/:color/:target/:action'] }, async (request, reply) => {
     const { color, target, action } = request.params
     if (!switchboard.state.colors.includes(color)) return sendError(reply, 'SWY_ERR_UNKNOWN_COLOR', `unknown color "${color}"; configured colors are ${switchboard.state.colors.join(', ')}`)
     const id = deps.targets.find(color, target)
@@ -236,10 +232,10 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     return { ...body, target: { color, id, mode, inFlight, drained: inFlight === 0 } }
   })
 
-  server.post<{ Body: { reason?: string } | null, Querystring: { wait?: string } }>('/rollback', { schema: { body: rollbackBody, querystring: writeQuery } }, async (request, reply) =>
-    write(request, reply, (s, meta) => rollback(s, meta), request.body?.reason))
+  api.post('/rollback', { schema: ADMIN_ROUTE_SCHEMAS['POST /rollback'] }, async (request, reply) =>
+    write(request, reply, request.query, (s, meta) => rollback(s, meta), request.body?.reason))
 
-  server.get<{ Querystring: { limit?: string } }>('/history', { schema: { querystring: historyQuery } }, async (request) => {
+  api.get('/history', { schema: ADMIN_ROUTE_SCHEMAS['GET /history'] }, async (request) => {
     const limit = request.query.limit === undefined ? 50 : Number(request.query.limit)
     const entries = await switchboard.store.history(limit)
     const colors = switchboard.state.colors

@@ -1,85 +1,69 @@
 /**
- * JSON Schemas of the admin API's bodies and query strings. fastify validates every route
- * with them (no coercion, no silent removal of unknown fields); the semantic checks that a
- * schema cannot make (weights summing to 100, two decimals, known colors) are the routing
- * core's, so their errors carry specific codes.
+ * The admin API's bodies, query strings and path parameters, as TypeBox schemas: each is the
+ * JSON Schema fastify validates the route with (no coercion, no silent removal of unknown
+ * fields) and, through the TypeBox type provider, the type its handler sees. Exported for
+ * the OpenAPI document. The semantic checks a schema cannot make (weights summing to 100,
+ * two decimals, known colors) are the routing core's, so their errors carry specific codes.
  */
+import { Type, type Static } from 'typebox'
+import { Dictionary, NullableObject } from '../config/schema-kit.js'
 
-const reason = { type: 'string', maxLength: 500 } as const
+const reason = Type.Optional(Type.String({ maxLength: 500, description: 'why, recorded in the history' }))
 
 /** What sticky clients of a color that drops to 0 do: move now, or stay up to `seconds` while it is healthy. */
-const switchPolicy = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['mode'],
-  properties: {
-    mode: { enum: ['immediate', 'drain'] },
-    seconds: { type: 'integer', minimum: 0, maximum: 86400 },
-    drainSeconds: { type: 'integer', minimum: 0, maximum: 86400 }
-  }
-} as const
+export const switchPolicy = Type.Object({
+  mode: Type.Enum(['immediate', 'drain']),
+  seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
+  drainSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 }))
+}, { additionalProperties: false })
+/** A switch policy as the API takes it (`seconds`, or `drainSeconds` as the state shows it). */
+export type SwitchPolicyBody = Static<typeof switchPolicy>
 
 /** PUT /weights */
-export const putWeightsBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['weights'],
-  properties: {
-    weights: { type: 'object', minProperties: 1, maxProperties: 16, additionalProperties: { type: 'number' } },
-    switchPolicy,
-    reason
-  }
-} as const
+export const putWeightsBody = Type.Object({
+  weights: Dictionary(Type.Number(), { minProperties: 1, maxProperties: 16, description: 'percent per color, summing to 100, at most two decimals' }),
+  switchPolicy: Type.Optional(switchPolicy),
+  reason
+}, { additionalProperties: false })
 
 /** POST /flip */
-export const flipBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['to'],
-  properties: {
-    to: { type: 'string', minLength: 1, maxLength: 32 },
-    force: { type: 'boolean' },
-    switchPolicy,
-    reason
-  }
-} as const
+export const flipBody = Type.Object({
+  to: Type.String({ minLength: 1, maxLength: 32 }),
+  force: Type.Optional(Type.Boolean()),
+  switchPolicy: Type.Optional(switchPolicy),
+  reason
+}, { additionalProperties: false })
 
 /** POST /rollback (the body is optional). */
-export const rollbackBody = {
-  type: ['object', 'null'],
-  additionalProperties: false,
-  properties: { reason }
-} as const
+export const rollbackBody = NullableObject(Type.Object({ reason }, { additionalProperties: false }))
 
 /** GET /history (query strings are not coerced: limit is a string of 1..1000). */
-export const historyQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { limit: { type: 'string', pattern: '^(1000|[1-9][0-9]{0,2})$' } }
-} as const
+export const historyQuery = Type.Object({
+  limit: Type.Optional(Type.String({ pattern: '^(1000|[1-9][0-9]{0,2})$' }))
+}, { additionalProperties: false })
 
 /** Query of every write: `wait` ms (0..60000) for every live instance to apply the change. */
-export const writeQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: { wait: { type: 'string', pattern: '^(60000|[1-5]?[0-9]{1,4})$' } }
-} as const
+export const writeQuery = Type.Object({
+  wait: Type.Optional(Type.String({ pattern: '^(60000|[1-5]?[0-9]{1,4})$' }))
+}, { additionalProperties: false })
+/** The query of every write. */
+export type WriteQuery = Static<typeof writeQuery>
 
 /** POST /targets/:color/:target/:action */
-export const targetParams = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['color', 'target', 'action'],
-  properties: {
-    color: { type: 'string', minLength: 1, maxLength: 32 },
-    target: { type: 'string', minLength: 1, maxLength: 2048 },
-    action: { enum: ['drain', 'enable', 'disable'] }
-  }
-} as const
+export const targetParams = Type.Object({
+  color: Type.String({ minLength: 1, maxLength: 32 }),
+  target: Type.String({ minLength: 1, maxLength: 2048 }),
+  action: Type.Enum(['drain', 'enable', 'disable'])
+}, { additionalProperties: false })
 
 /** Body of a target action (optional). */
-export const targetBody = {
-  type: ['object', 'null'],
-  additionalProperties: false,
-  properties: { reason }
+export const targetBody = NullableObject(Type.Object({ reason }, { additionalProperties: false }))
+
+/** Every route's schemas, by method and URL (for the OpenAPI document). */
+export const ADMIN_ROUTE_SCHEMAS = {
+  'PUT /weights': { body: putWeightsBody, querystring: writeQuery },
+  'POST /flip': { body: flipBody, querystring: writeQuery },
+  'POST /rollback': { body: rollbackBody, querystring: writeQuery },
+  'POST /targets/:color/:target/:action': { params: targetParams, body: targetBody, querystring: writeQuery },
+  'GET /history': { querystring: historyQuery }
 } as const
