@@ -1,22 +1,20 @@
 /**
  * Loads the configuration: YAML or JSON, `${ENV}` / `${ENV:-default}` substitution in every
- * string, JSON Schema validation with defaults (config/switchyard.schema.json), then the
+ * string, JSON Schema validation with defaults (config-schema.ts), then the
  * checks a schema cannot express. Every problem is collected, so a bad file stops the start
  * with the full list, not the first error.
  */
-import { readFileSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { Ajv } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { SwitchyardError } from '../errors.js'
 import { parseWeights, type BasisPoints } from '../routing/weights.js'
-import type { Config, TargetConfig } from './config-types.js'
-
-/** The JSON Schema of the configuration (also shipped for editors in config/). */
-export const CONFIG_SCHEMA: Record<string, unknown> = JSON.parse(readFileSync(new URL('../../config/switchyard.schema.json', import.meta.url), 'utf8'))
+import { configSchema, type Config } from './config-schema.js'
+import type { TargetConfig } from './config-types.js'
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, discriminator: true, strict: true, allowUnionTypes: true })
-const validate = ajv.compile(CONFIG_SCHEMA)
+/** Validates and fills in defaults; a value it accepts is a `Config`. */
+const validate = ajv.compile<Config>(configSchema)
 
 /** A configuration that passed every check, with its compiled initial weights and target lists. */
 export interface LoadedConfig {
@@ -37,18 +35,18 @@ export function targetOf (entry: string | { readonly id?: string, readonly url: 
   return { id, url }
 }
 
-/** The embedded defaults: what `switchyard demo` runs on (DESIGN.md's sample, minus tokens). */
+/**
+ * The embedded defaults: what `switchyard` runs on without --config and `switchyard demo`
+ * starts from. Only what the schema has no default for: listeners (127.0.0.1:8080 and
+ * :9090), sticky cookies and the file store are the schema's defaults.
+ */
 export function defaultConfigInput (): Record<string, unknown> {
   return {
-    listen: { host: '127.0.0.1', port: 8080 },
-    admin: { listen: { host: '127.0.0.1', port: 9090 } },
     colors: {
       blue: { targets: ['http://127.0.0.1:3001'] },
       green: { targets: ['http://127.0.0.1:3002'] }
     },
-    initial: { weights: { blue: 100, green: 0 } },
-    sticky: { mode: 'cookie', cookie: 'swy', ttlSeconds: 86400 },
-    store: { kind: 'file', path: './data/state.json' }
+    initial: { weights: { blue: 100, green: 0 } }
   }
 }
 
@@ -82,7 +80,8 @@ export function isLoopback (host: string): boolean {
 export function validateConfig (input: unknown, env: NodeJS.ProcessEnv = process.env, source = 'config'): LoadedConfig {
   const problems: string[] = []
   const substituted = substitute(input ?? {}, env, '', problems)
-  if (!validate(substituted)) {
+  const valid = validate(substituted)
+  if (!valid) {
     for (const e of validate.errors ?? []) {
       if (e.keyword === 'propertyNames') continue // the pattern error below names the key
       const where = e.instancePath === '' ? '(top level)' : e.instancePath.slice(1).split('/').map((p, i) => /^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`).join('')
@@ -94,8 +93,8 @@ export function validateConfig (input: unknown, env: NodeJS.ProcessEnv = process
   // The checks a schema cannot express run even when the schema failed, on whatever parts
   // have the right shape, so one start lists every problem of the file.
   const weights = semanticChecks(substituted, problems)
-  if (problems.length > 0 || weights === undefined) throw configError(source, problems)
-  const config = substituted as Config
+  if (!valid || problems.length > 0 || weights === undefined) throw configError(source, problems)
+  const config: Config = substituted
   const colors = Object.keys(config.colors)
   return { config, colors, initialWeights: weights, targets: colors.map((c) => (config.colors[c]?.targets ?? []).map(targetOf)) }
 }

@@ -15,6 +15,14 @@ export function Defaulted<T extends TSchema> (schema: T, value: Static<T>): T {
   return Object.assign(Type.Optional(schema), { default: value }) as unknown as T
 }
 
+/**
+ * An object property whose own properties all have defaults (or are optional): absent, it
+ * is `{}` and the validator fills that in (Ajv `useDefaults`).
+ */
+export function DefaultedObject<T extends TSchema> (schema: T): T {
+  return Object.assign(Type.Optional(schema), { default: {} }) as unknown as T
+}
+
 /** An object with any keys (checked by `propertyNames`, if given), each value of one schema. */
 export function Dictionary<V extends TSchema> (value: V, options: TSchemaOptions = {}): TUnsafe<Record<string, Static<V>>> {
   return Type.Unsafe<Record<string, Static<V>>>({ type: 'object', ...options, additionalProperties: value })

@@ -1,0 +1,169 @@
+/**
+ * The configuration's one definition, in TypeBox: it is the JSON Schema Ajv validates a file
+ * with (defaults included), the `Config` type (by `Static`), and the source of
+ * config/switchyard.schema.json, which is generated from it for editors (`npm run schema`;
+ * test/config/config-schema.test.ts fails when the committed file differs).
+ * Properties with a default are written `Defaulted(schema, value)`: optional in a file,
+ * always present once validated.
+ */
+import { Type, type Static } from 'typebox'
+import { Defaulted, DefaultedObject, Dictionary, OneOf } from './schema-kit.js'
+
+/** Milliseconds from `minimum` to `maximum`, defaulting to `value`. */
+function ms (minimum: number, maximum: number, value: number, description?: string) {
+  return Defaulted(Type.Integer({ minimum, maximum, ...(description === undefined ? {} : { description }) }), value)
+}
+
+const port = Type.Integer({ minimum: 1, maximum: 65535 })
+const hostPort = Type.Object({ host: Type.String({ minLength: 1 }), port }, { additionalProperties: false })
+
+/** A host and port to listen on, optionally with TLS. */
+export const listenSchema = Type.Object({
+  host: Defaulted(Type.String({ minLength: 1 }), '127.0.0.1'),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  tls: Type.Optional(Type.Object({
+    cert: Type.String({ minLength: 1, description: 'path to a PEM certificate (chain)' }),
+    key: Type.String({ minLength: 1, description: 'path to a PEM private key' })
+  }, { additionalProperties: false, description: 'serve HTTPS with this certificate and key' }))
+}, { additionalProperties: false })
+
+/** An admin bearer token: a name (recorded as changedBy) and a role. */
+export const adminTokenSchema = Type.Object({
+  name: Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$' }),
+  token: Type.String({ minLength: 16, maxLength: 512 }),
+  role: Defaulted(Type.Enum(['read', 'write']), 'write')
+}, { additionalProperties: false })
+
+const url = Type.String({ pattern: '^https?://' })
+
+/** One target of a color: an origin, or `{ id, url }`. */
+export const targetEntrySchema = OneOf([
+  url,
+  Type.Object({ id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })), url }, { additionalProperties: false })
+])
+
+const fileStore = Type.Object({
+  kind: Type.Literal('file'),
+  path: Type.String({ minLength: 1 })
+}, { additionalProperties: false })
+
+const memoryStore = Type.Object({
+  kind: Type.Literal('memory')
+}, { additionalProperties: false })
+
+const redisStore = Type.Object({
+  kind: Type.Literal('redis'),
+  url: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+  sentinels: Type.Optional(Type.Array(hostPort, { minItems: 1 })),
+  name: Type.Optional(Type.String({ minLength: 1, description: 'the Sentinel master group name (required with sentinels)' })),
+  cluster: Type.Optional(Type.Array(hostPort, { minItems: 1, description: 'Cluster seed nodes' })),
+  options: Type.Optional(Dictionary(Type.Unknown(), { description: 'passed through to ioredis (password, username, tls, db, sentinelPassword, …)' })),
+  prefix: Defaulted(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' }), 'swy'),
+  commandTimeoutMs: ms(10, 60000, 1000),
+  connectTimeoutMs: ms(10, 60000, 2000),
+  resyncIntervalMs: ms(100, 600000, 5000),
+  heartbeatMs: ms(50, 60000, 1000),
+  instanceTtlMs: ms(200, 600000, 5000),
+  lastKnownPath: Defaulted(Type.String({ minLength: 1 }), './data/last-known-state.json')
+}, { additionalProperties: false })
+
+/** Where the routing state lives: one of the three store kinds, told apart by `kind`. */
+export const storeSchema = Object.assign(OneOf([fileStore, memoryStore, redisStore]), {
+  type: 'object',
+  required: ['kind'],
+  discriminator: { propertyName: 'kind' },
+  properties: { kind: { enum: ['file', 'memory', 'redis'] } }
+})
+
+/** The whole configuration file. */
+export const configSchema = Type.Object({
+  listen: Defaulted(listenSchema, { host: '127.0.0.1', port: 8080 }),
+  admin: DefaultedObject(Type.Object({
+    listen: Defaulted(listenSchema, { host: '127.0.0.1', port: 9090 }),
+    tokens: Defaulted(Type.Array(adminTokenSchema), []),
+    bodyLimit: Defaulted(Type.Integer({ minimum: 256, maximum: 1048576 }), 16384)
+  }, { additionalProperties: false })),
+  colors: Dictionary(Type.Object({
+    targets: Type.Array(targetEntrySchema, { minItems: 1, maxItems: 256 })
+  }, { additionalProperties: false }), { minProperties: 1, maxProperties: 16, propertyNames: { pattern: '^[a-z][a-z0-9-]{0,31}$' } }),
+  initial: DefaultedObject(Type.Object({
+    weights: Type.Optional(Dictionary(Type.Number(), { description: 'percent per color, summing to 100 (default: everything on the first color)' }))
+  }, { additionalProperties: false })),
+  sticky: DefaultedObject(Type.Object({
+    mode: Defaulted(Type.Enum(['cookie', 'header', 'none']), 'cookie'),
+    cookie: Defaulted(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), 'swy'),
+    header: Defaulted(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), 'x-user-id'),
+    ttlSeconds: Defaulted(Type.Integer({ minimum: 1, maximum: 31536000 }), 86400),
+    secure: Defaulted(Type.Boolean(), false),
+    sameSite: Defaulted(Type.Enum(['Lax', 'Strict', 'None']), 'Lax'),
+    salt: Type.Optional(Type.String({ minLength: 1 }))
+  }, { additionalProperties: false })),
+  overrides: DefaultedObject(Type.Object({
+    enabled: Defaulted(Type.Boolean(), false),
+    header: Defaulted(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), 'x-switchyard-color'),
+    secret: Type.Optional(Type.String({ minLength: 16 }))
+  }, { additionalProperties: false })),
+  store: Defaulted(storeSchema, { kind: 'file', path: './data/state.json' }),
+  upstream: DefaultedObject(Type.Object({
+    connectTimeoutMs: ms(1, 600000, 5000),
+    responseTimeoutMs: ms(1, 3600000, 30000),
+    bodyTimeoutMs: ms(0, 3600000, 30000),
+    connections: Defaulted(Type.Integer({ minimum: 1, maximum: 4096 }), 128),
+    keepAliveTimeoutMs: ms(1, 600000, 4000),
+    rejectUnauthorized: Defaulted(Type.Boolean(), true)
+  }, { additionalProperties: false })),
+  proxy: DefaultedObject(Type.Object({
+    bodyLimit: Defaulted(Type.Integer({ minimum: 0, maximum: 1073741824 }), 10485760),
+    trustForwarded: Defaulted(Type.Boolean(), false),
+    websocket: Defaulted(Type.Boolean(), true),
+    requestTimeoutMs: ms(100, 3600000, 60000, 'the whole request (headers and body) must arrive within this time, else 408'),
+    headersTimeoutMs: ms(100, 3600000, 10000, 'the request headers must arrive within this time, else 408; at most requestTimeoutMs'),
+    maxConnections: Defaulted(Type.Integer({ minimum: 1, maximum: 1000000, description: 'client connections held open at once; more are closed on accept' }), 10000),
+    websocketMaxPayload: Defaulted(Type.Integer({ minimum: 1024, maximum: 1073741824, description: 'the largest WebSocket message a client may send (bytes); larger closes the socket with 1009' }), 16777216)
+  }, { additionalProperties: false })),
+  log: DefaultedObject(Type.Object({
+    level: Defaulted(Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info')
+  }, { additionalProperties: false })),
+  shutdown: DefaultedObject(Type.Object({
+    graceSeconds: Defaulted(Type.Integer({ minimum: 0, maximum: 3600 }), 30)
+  }, { additionalProperties: false })),
+  instance: DefaultedObject(Type.Object({
+    id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$', description: "this instance's id in heartbeats (default: host-pid-random)" }))
+  }, { additionalProperties: false })),
+  health: DefaultedObject(Type.Object({
+    active: DefaultedObject(Type.Object({
+      path: Type.Optional(Type.String({ pattern: '^/', description: 'active checks run only when path is set' })),
+      intervalMs: ms(50, 600000, 2000),
+      timeoutMs: ms(10, 60000, 1000),
+      healthyThreshold: Defaulted(Type.Integer({ minimum: 1, maximum: 100 }), 2),
+      unhealthyThreshold: Defaulted(Type.Integer({ minimum: 1, maximum: 100 }), 3)
+    }, { additionalProperties: false })),
+    passive: DefaultedObject(Type.Object({
+      enabled: Defaulted(Type.Boolean(), true),
+      consecutiveFailures: Defaulted(Type.Integer({ minimum: 1, maximum: 1000 }), 5),
+      baseEjectionMs: ms(10, 3600000, 10000),
+      maxEjectionMs: ms(10, 86400000, 300000)
+    }, { additionalProperties: false }))
+  }, { additionalProperties: false })),
+  retry: DefaultedObject(Type.Object({
+    // Typed as strings: the data path tests any request's method against this list.
+    methods: Defaulted(Type.Array(Type.Unsafe<string>(Type.Enum(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])), { uniqueItems: true, description: 'methods retried once on another target after a refused or reset connection' }), ['GET', 'HEAD', 'OPTIONS'])
+  }, { additionalProperties: false })),
+  metrics: DefaultedObject(Type.Object({
+    enabled: Defaulted(Type.Boolean(), true)
+  }, { additionalProperties: false }))
+}, {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  $id: 'https://switchyard.dev/schema/config.json',
+  title: 'switchyard configuration',
+  additionalProperties: false
+})
+
+/** Makes every property, array and record of a validated value read-only. */
+export type DeepReadonly<T> =
+  T extends ReadonlyArray<infer U> ? ReadonlyArray<DeepReadonly<U>>
+    : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T
+
+/** The validated configuration, after defaults: every defaulted field is present. */
+export type Config = DeepReadonly<Static<typeof configSchema>>
