@@ -67,7 +67,6 @@ export class SwitchyardError extends Error {
     this.code = code
     this.statusCode = ERRORS[code].status
   }
-
 }
 
 /** The body for a code, with an optional specific message. */

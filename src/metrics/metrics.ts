@@ -28,7 +28,6 @@ export const NO_COLOR = 'none'
 /** Request-duration buckets from 1 ms to 10 s. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
-
 /** What the data path records per request (Metrics, or NO_REQUEST_METRICS when switched off). */
 export interface RequestMetrics {
   started (color: number): void
