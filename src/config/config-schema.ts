@@ -29,9 +29,9 @@ export const listenSchema = Type.Object({
 
 /** An admin bearer token: a name (recorded as changedBy) and a role. */
 export const adminTokenSchema = Type.Object({
-  name: Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$' }),
-  token: Type.String({ minLength: 16, maxLength: 512 }),
-  role: Defaulted(Type.Enum(['read', 'write']), 'write')
+  name: Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$', description: 'recorded as changedBy' }),
+  token: Type.String({ minLength: 16, maxLength: 512, description: 'the bearer token (16 characters or more); use ${ENV}' }),
+  role: Defaulted(Type.Enum(['read', 'write'], { description: 'read: GET routes only; write: everything' }), 'write')
 }, { additionalProperties: false })
 
 const url = Type.String({ pattern: '^https?://' })
@@ -77,55 +77,55 @@ export const storeSchema = Object.assign(OneOf([fileStore, memoryStore, redisSto
 
 /** The whole configuration file. */
 export const configSchema = Type.Object({
-  listen: Defaulted(listenSchema, { host: '127.0.0.1', port: 8080 }),
+  listen: Defaulted(Type.Object(listenSchema.properties, { additionalProperties: false, description: 'the data path listener' }), { host: '127.0.0.1', port: 8080 }),
   admin: DefaultedObject(Type.Object({
-    listen: Defaulted(listenSchema, { host: '127.0.0.1', port: 9090 }),
-    tokens: Defaulted(Type.Array(adminTokenSchema), []),
-    bodyLimit: Defaulted(Type.Integer({ minimum: 256, maximum: 1048576 }), 16384)
+    listen: Defaulted(Type.Object(listenSchema.properties, { additionalProperties: false, description: 'the admin API listener; not on loopback, tokens are required' }), { host: '127.0.0.1', port: 9090 }),
+    tokens: Defaulted(Type.Array(adminTokenSchema, { description: 'bearer tokens; none: the admin API must listen on loopback' }), []),
+    bodyLimit: Defaulted(Type.Integer({ minimum: 256, maximum: 1048576, description: 'the largest admin request body, in bytes' }), 16384)
   }, { additionalProperties: false })),
   colors: Dictionary(Type.Object({
-    targets: Type.Array(targetEntrySchema, { minItems: 1, maxItems: 256 })
-  }, { additionalProperties: false }), { minProperties: 1, maxProperties: 16, propertyNames: { pattern: '^[a-z][a-z0-9-]{0,31}$' } }),
+    targets: Type.Array(targetEntrySchema, { minItems: 1, maxItems: 256, description: "the color's instances: an origin http(s)://host:port, or { id, url }" })
+  }, { additionalProperties: false }), { minProperties: 1, maxProperties: 16, propertyNames: { pattern: '^[a-z][a-z0-9-]{0,31}$' }, description: 'the colors, in order (the last color is the canary side)' }),
   initial: DefaultedObject(Type.Object({
-    weights: Type.Optional(Dictionary(Type.Number(), { description: 'percent per color, summing to 100 (default: everything on the first color)' }))
+    weights: Type.Optional(Dictionary(Type.Number(), { description: 'percent per color, summing to 100, used only when the store is empty (default: everything on the first color)' }))
   }, { additionalProperties: false })),
   sticky: DefaultedObject(Type.Object({
-    mode: Defaulted(Type.Enum(['cookie', 'header', 'none']), 'cookie'),
-    cookie: Defaulted(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), 'swy'),
-    header: Defaulted(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), 'x-user-id'),
-    ttlSeconds: Defaulted(Type.Integer({ minimum: 1, maximum: 31536000 }), 86400),
-    secure: Defaulted(Type.Boolean(), false),
-    sameSite: Defaulted(Type.Enum(['Lax', 'Strict', 'None']), 'Lax'),
-    salt: Type.Optional(Type.String({ minLength: 1 }))
+    mode: Defaulted(Type.Enum(['cookie', 'header', 'none'], { description: 'what keeps a client on its color' }), 'cookie'),
+    cookie: Defaulted(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$', description: 'the sticky cookie name' }), 'swy'),
+    header: Defaulted(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$', description: 'the header hashed in header mode' }), 'x-user-id'),
+    ttlSeconds: Defaulted(Type.Integer({ minimum: 1, maximum: 31536000, description: 'cookie lifetime (an older cookie gets a fresh bucket)' }), 86400),
+    secure: Defaulted(Type.Boolean({ description: 'the cookie Secure attribute' }), false),
+    sameSite: Defaulted(Type.Enum(['Lax', 'Strict', 'None'], { description: 'the cookie SameSite attribute (None implies Secure)' }), 'Lax'),
+    salt: Type.Optional(Type.String({ minLength: 1, description: 'salt of header hashing (default: derived from the store secret)' }))
   }, { additionalProperties: false })),
   overrides: DefaultedObject(Type.Object({
-    enabled: Defaulted(Type.Boolean(), false),
-    header: Defaulted(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$' }), 'x-switchyard-color'),
-    secret: Type.Optional(Type.String({ minLength: 16 }))
+    enabled: Defaulted(Type.Boolean({ description: 'honour the override header' }), false),
+    header: Defaulted(Type.String({ pattern: '^[A-Za-z0-9-]{1,64}$', description: 'the override header' }), 'x-switchyard-color'),
+    secret: Type.Optional(Type.String({ minLength: 16, description: 'require signed override values' }))
   }, { additionalProperties: false })),
   store: Defaulted(storeSchema, { kind: 'file', path: './data/state.json' }),
   upstream: DefaultedObject(Type.Object({
-    connectTimeoutMs: ms(1, 600000, 5000),
-    responseTimeoutMs: ms(1, 3600000, 30000),
-    bodyTimeoutMs: ms(0, 3600000, 30000),
-    connections: Defaulted(Type.Integer({ minimum: 1, maximum: 4096 }), 128),
-    keepAliveTimeoutMs: ms(1, 600000, 4000),
-    rejectUnauthorized: Defaulted(Type.Boolean(), true)
+    connectTimeoutMs: ms(1, 600000, 5000, 'connect timeout (then 504)'),
+    responseTimeoutMs: ms(1, 3600000, 30000, 'time to response headers (then 504)'),
+    bodyTimeoutMs: ms(0, 3600000, 30000, 'idle time between body chunks (0: none)'),
+    connections: Defaulted(Type.Integer({ minimum: 1, maximum: 4096, description: 'connections per target' }), 128),
+    keepAliveTimeoutMs: ms(1, 600000, 4000, 'idle keep-alive'),
+    rejectUnauthorized: Defaulted(Type.Boolean({ description: 'verify the TLS certificates of https targets' }), true)
   }, { additionalProperties: false })),
   proxy: DefaultedObject(Type.Object({
-    bodyLimit: Defaulted(Type.Integer({ minimum: 0, maximum: 1073741824 }), 10485760),
-    trustForwarded: Defaulted(Type.Boolean(), false),
-    websocket: Defaulted(Type.Boolean(), true),
+    bodyLimit: Defaulted(Type.Integer({ minimum: 0, maximum: 1073741824, description: 'the largest proxied request body, in bytes (413 beyond)' }), 10485760),
+    trustForwarded: Defaulted(Type.Boolean({ description: 'append to incoming X-Forwarded-* instead of replacing them' }), false),
+    websocket: Defaulted(Type.Boolean({ description: 'proxy WebSocket upgrades to the chosen color' }), true),
     requestTimeoutMs: ms(100, 3600000, 60000, 'the whole request (headers and body) must arrive within this time, else 408'),
     headersTimeoutMs: ms(100, 3600000, 10000, 'the request headers must arrive within this time, else 408; at most requestTimeoutMs'),
     maxConnections: Defaulted(Type.Integer({ minimum: 1, maximum: 1000000, description: 'client connections held open at once; more are closed on accept' }), 10000),
     websocketMaxPayload: Defaulted(Type.Integer({ minimum: 1024, maximum: 1073741824, description: 'the largest WebSocket message a client may send (bytes); larger closes the socket with 1009' }), 16777216)
   }, { additionalProperties: false })),
   log: DefaultedObject(Type.Object({
-    level: Defaulted(Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info')
+    level: Defaulted(Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { description: 'pino level; requests are not logged, changes are' }), 'info')
   }, { additionalProperties: false })),
   shutdown: DefaultedObject(Type.Object({
-    graceSeconds: Defaulted(Type.Integer({ minimum: 0, maximum: 3600 }), 30)
+    graceSeconds: Defaulted(Type.Integer({ minimum: 0, maximum: 3600, description: 'how long SIGTERM waits for in-flight requests' }), 30)
   }, { additionalProperties: false })),
   instance: DefaultedObject(Type.Object({
     id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,128}$', description: "this instance's id in heartbeats (default: host-pid-random)" }))
@@ -133,16 +133,16 @@ export const configSchema = Type.Object({
   health: DefaultedObject(Type.Object({
     active: DefaultedObject(Type.Object({
       path: Type.Optional(Type.String({ pattern: '^/', description: 'active checks run only when path is set' })),
-      intervalMs: ms(50, 600000, 2000),
-      timeoutMs: ms(10, 60000, 1000),
-      healthyThreshold: Defaulted(Type.Integer({ minimum: 1, maximum: 100 }), 2),
-      unhealthyThreshold: Defaulted(Type.Integer({ minimum: 1, maximum: 100 }), 3)
+      intervalMs: ms(50, 600000, 2000, 'time between checks of a target'),
+      timeoutMs: ms(10, 60000, 1000, 'a check not answered within this fails'),
+      healthyThreshold: Defaulted(Type.Integer({ minimum: 1, maximum: 100, description: 'passes in a row that make a target healthy' }), 2),
+      unhealthyThreshold: Defaulted(Type.Integer({ minimum: 1, maximum: 100, description: 'failures in a row that make a target unhealthy' }), 3)
     }, { additionalProperties: false })),
     passive: DefaultedObject(Type.Object({
-      enabled: Defaulted(Type.Boolean(), true),
-      consecutiveFailures: Defaulted(Type.Integer({ minimum: 1, maximum: 1000 }), 5),
-      baseEjectionMs: ms(10, 3600000, 10000),
-      maxEjectionMs: ms(10, 86400000, 300000)
+      enabled: Defaulted(Type.Boolean({ description: 'eject a target after consecutive upstream failures' }), true),
+      consecutiveFailures: Defaulted(Type.Integer({ minimum: 1, maximum: 1000, description: 'upstream failures in a row that eject a target' }), 5),
+      baseEjectionMs: ms(10, 3600000, 10000, 'the first ejection; each next one doubles'),
+      maxEjectionMs: ms(10, 86400000, 300000, 'the longest ejection; at least baseEjectionMs')
     }, { additionalProperties: false }))
   }, { additionalProperties: false })),
   retry: DefaultedObject(Type.Object({
@@ -150,7 +150,7 @@ export const configSchema = Type.Object({
     methods: Defaulted(Type.Array(Type.Unsafe<string>(Type.Enum(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])), { uniqueItems: true, description: 'methods retried once on another target after a refused or reset connection' }), ['GET', 'HEAD', 'OPTIONS'])
   }, { additionalProperties: false })),
   metrics: DefaultedObject(Type.Object({
-    enabled: Defaulted(Type.Boolean(), true)
+    enabled: Defaulted(Type.Boolean({ description: 'per-request metrics on the data path (off only to measure what they cost)' }), true)
   }, { additionalProperties: false }))
 }, {
   $schema: 'http://json-schema.org/draft-07/schema#',
