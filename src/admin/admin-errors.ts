@@ -5,7 +5,8 @@
  * JSON"); a client error it does not know is said as it is, and anything else is a 500
  * SWY_ERR_INTERNAL, logged.
  */
-import { ERRORS, type ErrorCode } from '../errors.js'
+import { ERRORS, PROBLEM_ERRORS, type ErrorCode } from '../errors.js'
+import type { Problem } from '../routing/types.js'
 
 /** What the admin API answers for a failure: a code of the error table and a message. */
 export interface AdminFailure {
@@ -56,7 +57,7 @@ export function adminFailure (error: FailureLike, bodyLimit: number): AdminFailu
     // A SwitchyardError thrown by a route or the switchboard, answered as itself when it is
     // the caller's to act on; other 5xx are logged and answered as SWY_ERR_INTERNAL.
     const code = error.code as ErrorCode
-    if (ERRORS[code].status < 500 || code === 'SWY_ERR_STORE_UNAVAILABLE') return { code, message: error.message }
+    if (ERRORS[code].status < 500 || code === 'SWY_ERR_STORE_UNAVAILABLE' || code === 'SWY_ERR_STORE_CORRUPT') return { code, message: error.message }
     return undefined
   }
   if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
@@ -66,4 +67,9 @@ export function adminFailure (error: FailureLike, bodyLimit: number): AdminFailu
     return { code: 'SWY_ERR_ADMIN_INVALID_BODY', message: `${what}: ${error.message}` }
   }
   return undefined
+}
+
+/** The code of a problem the routing core reported (PROBLEM_ERRORS, never `SWY_ERR_${code}`). */
+export function problemCode (problem: Problem): ErrorCode {
+  return PROBLEM_ERRORS[problem.code]
 }

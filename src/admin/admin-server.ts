@@ -8,13 +8,13 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Config } from '../config/config-types.js'
 import { isLoopback } from '../config/load-config.js'
-import { errorBody, ERRORS, PROBLEM_ERRORS, type ErrorCode } from '../errors.js'
+import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta, type SwitchPolicy } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
 import type { InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
-import { adminFailure, type FailureLike } from './admin-errors.js'
+import { adminFailure, problemCode, type FailureLike } from './admin-errors.js'
 import { createAuthenticator, type Principal } from './auth.js'
 import { ADMIN_ROUTE_SCHEMAS, type SwitchPolicyBody, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
@@ -83,12 +83,12 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   const authenticate = createAuthenticator(config.admin.tokens)
   const server = Fastify({
     loggerInstance: deps.logger,
+    // A bad percent-encoding or an over-long path segment, answered from the error table.
+    frameworkErrors: (error, _request, reply) => { const f = adminFailure(error, config.admin.bodyLimit); void sendError(reply, f?.code ?? 'SWY_ERR_INTERNAL', f?.message) },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.admin.bodyLimit,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
-    // A bad percent-encoding or an over-long path segment, answered from the error table.
-    frameworkErrors: (error, _request, reply) => { const f = adminFailure(error, config.admin.bodyLimit); void sendError(reply, f?.code ?? 'SWY_ERR_INTERNAL', f?.message) }
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } }
   })
   server.decorateRequest('principal', null)
   // The same instance, typed by the route schemas: handlers get their types from schemas.ts.
@@ -196,7 +196,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
 
   api.put('/weights', { schema: ADMIN_ROUTE_SCHEMAS['PUT /weights'] }, async (request, reply) => {
     const parsed = parseWeights(switchboard.state.colors, request.body.weights)
-    if (!parsed.ok) return sendError(reply, PROBLEM_ERRORS[parsed.error.code], parsed.error.message)
+    if (!parsed.ok) return sendError(reply, problemCode(parsed.error), parsed.error.message)
     const policy = request.body.switchPolicy
     return write(request, reply, request.query, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policyOf(policy, s.switchPolicy)) }), request.body.reason)
   })

@@ -12,8 +12,8 @@
  *   weight 0 is never chosen except by override or drain; with none left, no route (503).
  */
 import { NO_ROUTE, type Decision, type RouteTable } from './route-table.js'
-import { REASON_INDEX } from './types.js'
 import { colorForBucket } from './weights.js'
+import { REASON_INDEX } from './types.js'
 
 /** Reason indexes, to address pre-built decisions without a lookup. */
 const { override: OVERRIDE, sticky: STICKY, weight: WEIGHT, drain: DRAIN, fallback: FALLBACK } = REASON_INDEX

@@ -7,19 +7,18 @@
 /** Buckets a client can fall in: weights are basis points of this space (0.01 % steps). */
 export const BUCKETS = 10_000
 
-/**
- * Why a request went to the color it went to, and the reason's index: the one definition of
- * both. Decisions are pre-built per (reason, color) and the per-request metrics cells are laid
- * out per (color, reason, status class), both addressed by this index, so the hot path
- * carries a small integer, never a string.
- */
-export const REASON_INDEX = Object.freeze({ override: 0, sticky: 1, weight: 2, drain: 3, fallback: 4 } as const)
-
 /** Why a request went to the color it went to; metrics label by this fixed set. */
-export type Reason = keyof typeof REASON_INDEX
+export type Reason = 'override' | 'sticky' | 'weight' | 'drain' | 'fallback'
 
-/** Every reason, in index order: `REASONS[REASON_INDEX[r]] === r`. */
-export const REASONS: readonly Reason[] = Object.freeze((Object.keys(REASON_INDEX) as Reason[]).sort((a, b) => REASON_INDEX[a] - REASON_INDEX[b]))
+/** Every reason, in a fixed order (a reason's index addresses decisions in the route table and metric cells). */
+export const REASONS: readonly Reason[] = ['override', 'sticky', 'weight', 'drain', 'fallback']
+
+/**
+ * Each reason's index in REASONS: the one source of reason indices (decide's pre-built
+ * decisions, the proxy's fallback, the metrics cells), so the hot path carries a small
+ * integer, never a string. Derived from REASONS, so the two cannot disagree.
+ */
+export const REASON_INDEX: { readonly [R in Reason]: number } = Object.freeze(Object.fromEntries(REASONS.map((r, i) => [r, i])) as Record<Reason, number>)
 
 /** A failure of the pure core is a value, never an exception. */
 export type Result<T, E> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E }

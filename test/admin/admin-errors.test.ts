@@ -68,7 +68,9 @@ t.test('adminFailure: the kinds no socket test can reach, and the unknown', asyn
   t.notMatch(reset?.message, /JSON/)
   t.strictSame(adminFailure(new SwitchyardError('SWY_ERR_STORE_UNAVAILABLE', 'redis down'), 16384), { code: 'SWY_ERR_STORE_UNAVAILABLE', message: 'redis down' })
   t.strictSame(adminFailure(new SwitchyardError('SWY_ERR_STATE_VERSION_CONFLICT', 'stale'), 16384), { code: 'SWY_ERR_STATE_VERSION_CONFLICT', message: 'stale' })
-  t.equal(adminFailure(new SwitchyardError('SWY_ERR_STORE_CORRUPT', 'bad value'), 16384), undefined, 'another 5xx is logged and answered as SWY_ERR_INTERNAL')
+  t.strictSame(adminFailure(new SwitchyardError('SWY_ERR_STORE_CORRUPT', 'bad value'), 16384), { code: 'SWY_ERR_STORE_CORRUPT', message: 'bad value' }, 'a corrupt store says so')
+  t.equal(adminFailure(new SwitchyardError('SWY_ERR_INTERNAL', 'oops'), 16384), undefined, 'another 5xx is logged and answered as SWY_ERR_INTERNAL')
+  t.equal(adminFailure(new SwitchyardError('SWY_ERR_CONFIG_INVALID', 'x'), 16384), undefined)
   t.equal(adminFailure(new SyntaxError('Unexpected token'), 16384), undefined, 'a SyntaxError thrown by code is a bug, not the client\'s JSON')
   t.strictSame(adminFailure(Object.assign(new Error('odd'), { statusCode: 400, code: 'FST_ERR_SOMETHING_NEW' }), 16384),
     { code: 'SWY_ERR_ADMIN_INVALID_BODY', message: 'the request was refused: odd' }, 'an unknown framework 400 stays a 400, said as it is')
