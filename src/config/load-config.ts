@@ -35,13 +35,11 @@ export function targetOf (entry: string | { readonly id?: string, readonly url: 
   return { id, url }
 }
 
-/**
- * The embedded defaults: what `switchyard` runs on without --config and `switchyard demo`
- * starts from. Only what the schema has no default for: listeners (127.0.0.1:8080 and
- * :9090), sticky cookies and the file store are the schema's defaults.
- */
+/** The embedded defaults: what `switchyard demo` runs on (docs/design.md's sample, minus tokens). */
 export function defaultConfigInput (): Record<string, unknown> {
   return {
+    // Only what the schema has no default for: the listeners (127.0.0.1:8080 and :9090),
+    // sticky cookies and the file store (./data/state.json) are the schema's defaults.
     colors: {
       blue: { targets: ['http://127.0.0.1:3001'] },
       green: { targets: ['http://127.0.0.1:3002'] }
