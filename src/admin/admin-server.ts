@@ -141,8 +141,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     if (error.name === 'SyntaxError' || (error.statusCode === 400)) {
       return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', `the request body is not valid JSON: ${error.message}`)
     }
-    if ((error as { code?: string }).code === 'SWY_ERR_STORE_UNAVAILABLE') {
-      return sendError(reply, 'SWY_ERR_STORE_UNAVAILABLE', error.message)
+    if (error.code === 'SWY_ERR_STORE_UNAVAILABLE' || error.code === 'SWY_ERR_STORE_CORRUPT') {
+      return sendError(reply, error.code, error.message)
     }
     request.log.error({ err: error }, 'admin request failed')
     return sendError(reply, 'SWY_ERR_INTERNAL')
