@@ -22,11 +22,13 @@ export class PropagationWatch {
   readonly #store: Store
   readonly #instanceId: string
   readonly #current: CurrentState
+  readonly #recheckMs: number
 
-  constructor (store: Store, instanceId: string, current: CurrentState) {
+  constructor (store: Store, instanceId: string, current: CurrentState, recheckMs = RECHECK_MS) {
     this.#store = store
     this.#instanceId = instanceId
     this.#current = current
+    this.#recheckMs = recheckMs
   }
 
   /** Which live instances have applied `version` (this one counts even before its heartbeat lands). */
@@ -47,7 +49,7 @@ export class PropagationWatch {
    * Resolves when every live instance has applied `version`, or when `timeoutMs` passes
    * (with who lags). Re-checks on each heartbeat message, and every `recheckMs` without one.
    */
-  async waitFor (version: number, timeoutMs: number, recheckMs = RECHECK_MS): Promise<Propagation> {
+  async waitFor (version: number, timeoutMs: number, recheckMs = this.#recheckMs): Promise<Propagation> {
     const deadline = Date.now() + timeoutMs
     let heard = false
     let wake: (() => void) | undefined

@@ -35,6 +35,8 @@ export interface SwitchboardOptions {
   /** Where a shared store's state is cached for starting while it is down. */
   readonly lastKnown?: LastKnownFile | undefined
   readonly log?: SwitchboardLog
+  /** How often a `?wait` re-checks when no heartbeat message arrives (default RECHECK_MS). */
+  readonly waitRecheckMs?: number
 }
 
 /** Holds the current state and serializes changes through the store. */
@@ -49,7 +51,7 @@ export class Switchboard {
     this.#store = options.store
     this.#instanceId = options.instanceId
     this.#sync = new StoreSync(options, this.#current)
-    this.#propagation = new PropagationWatch(options.store, options.instanceId, this.#current)
+    this.#propagation = new PropagationWatch(options.store, options.instanceId, this.#current, options.waitRecheckMs)
   }
 
   /** The store behind this switchboard. */
