@@ -157,7 +157,7 @@ export class RedisStore implements Store {
       // ioredis keeps reconnecting in the background; 'ready' will tell when it is back.
       throw unavailable(e)
     } finally {
-      this.#sub.connect().then(() => this.#sub.subscribe(this.#channel, this.#beatChannel), () => {})
+      this.#sub.connect().then(() => this.#sub.subscribe(this.#channel, this.#beatChannel)).catch(() => {})
     }
   }
 
