@@ -32,6 +32,7 @@ const Version = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
 const Time = Type.Number({ minimum: 0, maximum: MAX_TIME })
 /** An ISO 8601 time as `Date.toISOString()` writes it (years 0000–9999). */
 const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$'
+const ISO_TIME_RE = new RegExp(ISO_TIME)
 const IsoTime = Type.String({ pattern: ISO_TIME })
 const Weights = Type.Record(Type.String(), Type.Integer({ minimum: 0, maximum: BUCKETS }))
 const SwitchPolicy = Type.Object({
@@ -176,7 +177,7 @@ function checkColorKeys (table: unknown, colors: readonly string[], where: strin
 }
 
 function checkTime (value: unknown, where: string, problems: string[]): void {
-  if (typeof value === 'string' && new RegExp(ISO_TIME).test(value) && !Number.isFinite(Date.parse(value))) problems.push(`${where} is not a valid time: ${JSON.stringify(value.slice(0, 40))}`)
+  if (typeof value === 'string' && ISO_TIME_RE.test(value) && !Number.isFinite(Date.parse(value))) problems.push(`${where} is not a valid time: ${JSON.stringify(value.slice(0, 40))}`)
 }
 
 /**
