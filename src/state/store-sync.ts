@@ -179,6 +179,11 @@ export class StoreSync implements ChangeCommitter {
 
   /** Compare-and-sets a change; a store that is down or unreadable answers a failure. */
   async commit (expectedVersion: number, next: RoutingState, entry: HistoryEntry): Promise<CasOutcome | ChangeFailure> {
+    if (this.#problem !== undefined) {
+      // A damaged value is left for the operator, not overwritten by the next write.
+      await this.resync()
+      if (this.#problem !== undefined) return { code: 'SWY_ERR_STORE_CORRUPT', message: this.#problem }
+    }
     try {
       return await this.#store.compareAndSet(expectedVersion, next, entry, this.#onStored)
     } catch (e) {

@@ -103,7 +103,11 @@ t.test('while running: a hostile value published keeps routing on the last good 
   const version = (put.json as { version: number }).version
   const k = keysOf('live')
 
-  for (const [name, value] of [['a weight of -5', stateWith({ version: version + 1, weights: { blue: 10_005, green: -5 } })], ['truncated JSON', '{"version":' + String(version + 1)]] as const) {
+  for (const [name, value] of [
+    ['a weight of -5', stateWith({ version: version + 1, weights: { blue: 10_005, green: -5 } })],
+    ['a weight of -5 at the same version', stateWith({ version, weights: { blue: 10_005, green: -5 } })],
+    ['truncated JSON', '{"version":' + String(version + 1)]
+  ] as const) {
     lines.length = 0
     await raw.set(k.state, value)
     await raw.publish(k.changes, String(version + 1))
@@ -119,6 +123,7 @@ t.test('while running: a hostile value published keeps routing on the last good 
     t.equal(refused.status, 500, `${name}: a write is refused`)
     t.equal((refused.json as { error: string }).error, 'SWY_ERR_STORE_CORRUPT')
     t.notMatch(refused.body, /\n\s+at /, `${name}: no stack in the answer`)
+    t.equal(await raw.get(k.state), value, `${name}: the damaged value is left for the operator`)
     // Several re-reads later (resyncIntervalMs 200) the problem is still logged once.
     await sleep(700)
     t.equal(lines.filter((l) => l.level === 50 && /not valid/.test(l.msg)).length, 1, `${name}: one error logged, not one per re-read`)
