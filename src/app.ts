@@ -167,6 +167,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
       // Degraded still answers 200: every instance keeps routing on its last state (fail
       // static), and a load balancer must not pull them all when the store dies.
       if (!switchboard.storeUp) return { ready: true, status: 'degraded', detail: `the ${store.kind} store is unreachable: routing by version ${switchboard.state.version}, writes refused` }
+      if (switchboard.storeProblem !== undefined) return { ready: true, status: 'degraded', detail: `the ${store.kind} store holds a value that is not valid (SWY_ERR_STORE_CORRUPT): routing by version ${switchboard.state.version}, writes refused; ${switchboard.storeProblem}` }
       return { ready: true, status: 'ready', detail: `routing by version ${switchboard.state.version} from the ${store.kind} store` }
     }
   })

@@ -7,8 +7,9 @@
  */
 import { readFile } from 'node:fs/promises'
 import { SwitchyardError } from '../errors.js'
-import { checkStoredState, type RoutingState } from '../routing/routing-state.js'
+import type { RoutingState } from '../routing/routing-state.js'
 import { writeFileAtomic } from './atomic-file.js'
+import { checkSecret, checkStoredState, parseStored } from './stored-state.js'
 
 const FORMAT = 'switchyard-last-known/1'
 
@@ -37,12 +38,10 @@ export class LastKnownFile {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw new SwitchyardError('SWY_ERR_STORE_CORRUPT', `cannot read last-known-state file ${this.path}: ${(e as Error).message}`)
     }
-    let doc: { format?: unknown, state?: unknown, secret?: unknown }
-    try { doc = JSON.parse(text) } catch (e) {
-      throw new SwitchyardError('SWY_ERR_STORE_CORRUPT', `last-known-state file ${this.path} is not valid JSON: ${(e as Error).message}`)
-    }
-    const problems = doc.format === FORMAT ? checkStoredState(doc.state) : [`format must be "${FORMAT}"`]
-    if (typeof doc.secret !== 'string' || doc.secret.length < 32) problems.push('secret is missing')
+    const value = parseStored(text, `last-known-state file ${this.path}`)
+    const doc = (typeof value === 'object' && value !== null ? value : {}) as { format?: unknown, state?: unknown, secret?: unknown }
+    const problems = doc.format === FORMAT ? checkStoredState(doc.state).map((p) => `state: ${p}`) : [`format must be "${FORMAT}"`]
+    problems.push(...checkSecret(doc.secret))
     if (problems.length > 0) throw new SwitchyardError('SWY_ERR_STORE_CORRUPT', `last-known-state file ${this.path} is not valid: ${problems.join('; ')}`)
     return { state: doc.state as RoutingState, secret: doc.secret as string }
   }

@@ -5,6 +5,10 @@
  * version. Every instance subscribes and re-reads on each message, on every reconnect and
  * on a slow timer (the switchboard's), so a lost message cannot leave it stale.
  *
+ * The scripts are registered with `defineCommand`, so a call sends the script's SHA, not its
+ * text. Everything read back is checked against the stored-state schema: a value that fails
+ * answers SWY_ERR_STORE_CORRUPT naming its key and its problems.
+ *
  * The command connection has no offline queue and a command timeout: when Redis is down a
  * write fails at once with SWY_ERR_STORE_UNAVAILABLE instead of hanging, and nothing is
  * half-written. The data path never touches Redis.
@@ -12,9 +16,10 @@
 import { randomBytes } from 'node:crypto'
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { SwitchyardError } from '../errors.js'
-import { checkStoredState, type HistoryEntry, type RoutingState } from '../routing/routing-state.js'
-import { CAS, HEARTBEAT, LIVE_INSTANCES, RESEED } from './redis-scripts.js'
-import { HISTORY_LIMIT, type CasOutcome, type InstanceInfo, type Store } from './store.js'
+import type { HistoryEntry, RoutingState } from '../routing/routing-state.js'
+import { CAS, HEARTBEAT, LIVE_INSTANCES, RESEED, SCRIPTS } from './redis-scripts.js'
+import { HISTORY_LIMIT, type CasOutcome, type InstanceInfo, type StateListener, type Store, type StoreErrorListener } from './store.js'
+import { readHistoryEntry, readInstanceInfo, readSecret, readState } from './stored-state.js'
 
 /** Where and how to reach Redis. Exactly one of url, sentinels or cluster. */
 export interface RedisStoreConfig {
@@ -45,13 +50,8 @@ function unavailable (e: unknown): SwitchyardError {
   return new SwitchyardError('SWY_ERR_STORE_UNAVAILABLE', `the Redis store is unreachable (${(e as Error).message}); routing continues on the last state`)
 }
 
-function parseState (json: string | null | undefined): RoutingState | null {
-  if (json === null || json === undefined || json === '') return null
-  const value: unknown = JSON.parse(json)
-  const problems = checkStoredState(value)
-  if (problems.length > 0) throw new SwitchyardError('SWY_ERR_STORE_CORRUPT', `the state in Redis is not valid: ${problems.join('; ')}`)
-  return value as RoutingState
-}
+/** The store's scripts as ioredis calls them once defineCommand has registered them. */
+type ScriptCall = (...args: Array<string | number>) => Promise<unknown>
 
 /** A Store in Redis. */
 export class RedisStore implements Store {
@@ -63,12 +63,15 @@ export class RedisStore implements Store {
   readonly #keys: { state: string, history: string, secret: string, expiries: string, instances: string }
   readonly #channel: string
   readonly #beatChannel: string
-  readonly #listeners = new Set<(state: RoutingState) => void>()
+  readonly #listeners = new Map<StateListener, StoreErrorListener | undefined>()
+  readonly #beatListeners = new Set<() => void>()
   readonly #connectivity = new Set<(up: boolean) => void>()
   #up = false
   #closed = false
   #reading = false
   #readAgain = false
+  /** The newest version this store wrote (and told its own subscribers of): its announcement needs no re-read. */
+  #seen = 0
 
   constructor (config: RedisStoreConfig) {
     this.#config = config
@@ -83,12 +86,19 @@ export class RedisStore implements Store {
       ...(config.options as Options | undefined)
     }
     this.#client = this.#create({ ...base, commandTimeout: config.commandTimeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false })
+    for (const script of SCRIPTS) this.#client.defineCommand(script.name, { numberOfKeys: script.numberOfKeys, lua: script.lua })
     this.#sub = this.#create({ ...base, maxRetriesPerRequest: null })
     this.#client.on('error', () => {})
     this.#sub.on('error', () => {})
     this.#client.on('ready', () => { this.#setUp(true) })
     this.#client.on('close', () => { this.#setUp(false) })
-    this.#sub.on('message', (channel: string) => { if (channel === this.#channel) this.#readAndNotify() })
+    this.#sub.on('message', (channel: string, message: string) => {
+      if (channel === this.#beatChannel) {
+        for (const l of this.#beatListeners) l()
+      } else if (channel === this.#channel && !(Number(message) <= this.#seen)) {
+        this.#readAndNotify()
+      }
+    })
     this.#sub.on('ready', () => { this.#readAndNotify() })
   }
 
@@ -104,6 +114,16 @@ export class RedisStore implements Store {
     return new Redis(c.url ?? 'redis://127.0.0.1:6379', options)
   }
 
+  /** Runs a registered script (EVALSHA, EVAL only when the server lacks it). */
+  async #run (script: { name: string }, ...args: Array<string | number>): Promise<unknown> {
+    const call = (this.#client as unknown as Record<string, ScriptCall>)[script.name] as ScriptCall
+    try {
+      return await call.call(this.#client, ...args)
+    } catch (e) {
+      throw unavailable(e)
+    }
+  }
+
   #setUp (up: boolean): void {
     if (this.#up === up || this.#closed) return
     this.#up = up
@@ -115,11 +135,19 @@ export class RedisStore implements Store {
     if (this.#reading) { this.#readAgain = true; return }
     this.#reading = true
     this.load().then((state) => {
-      if (state !== null) for (const l of this.#listeners) l(state)
-    }, () => {}).finally(() => {
+      if (state !== null) for (const l of this.#listeners.keys()) l(state)
+    }, (e: unknown) => {
+      if (e instanceof SwitchyardError && e.code === 'SWY_ERR_STORE_CORRUPT') for (const onError of this.#listeners.values()) onError?.(e)
+    }).finally(() => {
       this.#reading = false
       if (this.#readAgain) { this.#readAgain = false; this.#readAndNotify() }
     })
+  }
+
+  /** After this store wrote `state`: tells its subscribers but the writer's at once, and skips the echo of the announcement. */
+  #wrote (state: RoutingState, from: StateListener | undefined): void {
+    if (state.version > this.#seen) this.#seen = state.version
+    for (const l of this.#listeners.keys()) if (l !== from) l(state)
   }
 
   async connect (): Promise<void> {
@@ -129,7 +157,7 @@ export class RedisStore implements Store {
       // ioredis keeps reconnecting in the background; 'ready' will tell when it is back.
       throw unavailable(e)
     } finally {
-      this.#sub.connect().then(() => this.#sub.subscribe(this.#channel), () => {})
+      this.#sub.connect().then(() => this.#sub.subscribe(this.#channel, this.#beatChannel)).catch(() => {})
     }
   }
 
@@ -140,33 +168,30 @@ export class RedisStore implements Store {
     } catch (e) {
       throw unavailable(e)
     }
-    return parseState(json)
+    if (json === null) return null
+    return readState(json, `the state in Redis (${this.#keys.state})`)
   }
 
-  async compareAndSet (expectedVersion: number, next: RoutingState, entry: HistoryEntry): Promise<CasOutcome> {
-    let result: [number, string]
-    try {
-      result = await this.#client.eval(CAS, 2, this.#keys.state, this.#keys.history,
-        String(expectedVersion), JSON.stringify(next), JSON.stringify(entry), String(HISTORY_LIMIT), this.#channel, String(next.version)) as [number, string]
-    } catch (e) {
-      throw unavailable(e)
+  async compareAndSet (expectedVersion: number, next: RoutingState, entry: HistoryEntry, from?: StateListener): Promise<CasOutcome> {
+    const [ok, current] = await this.#run(CAS, this.#keys.state, this.#keys.history,
+      String(expectedVersion), JSON.stringify(next), JSON.stringify(entry), String(HISTORY_LIMIT), this.#channel, String(next.version)) as [number, string]
+    if (ok === 1) {
+      this.#wrote(next, from)
+      return { ok: true }
     }
-    if (result[0] === 1) return { ok: true }
-    return { ok: false, reason: 'conflict', current: parseState(result[1]) }
+    return { ok: false, reason: 'conflict', current: current === '' ? null : readState(current, `the state in Redis (${this.#keys.state})`) }
   }
 
-  async reseed (state: RoutingState, secret: string, entry: HistoryEntry): Promise<boolean> {
-    try {
-      const wrote = await this.#client.eval(RESEED, 3, this.#keys.state, this.#keys.history, this.#keys.secret,
-        String(state.version), JSON.stringify(state), JSON.stringify(entry), String(HISTORY_LIMIT), this.#channel, secret)
-      return wrote === 1
-    } catch (e) {
-      throw unavailable(e)
-    }
+  async reseed (state: RoutingState, secret: string, entry: HistoryEntry, from?: StateListener): Promise<boolean> {
+    const [wrote, current] = await this.#run(RESEED, this.#keys.state, this.#keys.history, this.#keys.secret,
+      String(state.version), JSON.stringify(state), JSON.stringify(entry), String(HISTORY_LIMIT), this.#channel, secret) as [number, string]
+    if (wrote === -1) readState(current, `the state in Redis (${this.#keys.state})`)
+    if (wrote === 1) this.#wrote(state, from)
+    return wrote === 1
   }
 
-  subscribe (listener: (state: RoutingState) => void): () => void {
-    this.#listeners.add(listener)
+  subscribe (listener: StateListener, onError?: StoreErrorListener): () => void {
+    this.#listeners.set(listener, onError)
     return () => { this.#listeners.delete(listener) }
   }
 
@@ -175,47 +200,48 @@ export class RedisStore implements Store {
     return () => { this.#connectivity.delete(listener) }
   }
 
+  onHeartbeat (listener: () => void): () => void {
+    this.#beatListeners.add(listener)
+    return () => { this.#beatListeners.delete(listener) }
+  }
+
   async history (limit: number): Promise<readonly HistoryEntry[]> {
+    let items: string[]
     try {
-      const items = await this.#client.lrange(this.#keys.history, 0, limit - 1)
-      return items.map((i) => JSON.parse(i) as HistoryEntry)
+      items = await this.#client.lrange(this.#keys.history, 0, limit - 1)
     } catch (e) {
       throw unavailable(e)
     }
+    return items.map((item, i) => readHistoryEntry(item, `history entry ${i + 1} (newest first) in Redis (${this.#keys.history})`))
   }
 
   async secret (): Promise<string> {
+    let secret: string | null
     try {
       await this.#client.set(this.#keys.secret, randomBytes(32).toString('base64url'), 'NX')
-      const secret = await this.#client.get(this.#keys.secret)
-      if (secret === null) throw new Error('secret vanished after SET NX')
-      return secret
+      secret = await this.#client.get(this.#keys.secret)
     } catch (e) {
       throw unavailable(e)
     }
+    if (secret === null) throw unavailable(new Error('the secret vanished after SET NX'))
+    return readSecret(secret, `the cookie secret in Redis (${this.#keys.secret})`)
   }
 
   async heartbeat (info: InstanceInfo, ttlMs: number): Promise<void> {
-    try {
-      await this.#client.eval(HEARTBEAT, 2, this.#keys.expiries, this.#keys.instances, info.id, JSON.stringify(info), String(ttlMs), this.#beatChannel)
-    } catch (e) {
-      throw unavailable(e)
-    }
+    await this.#run(HEARTBEAT, this.#keys.expiries, this.#keys.instances, info.id, JSON.stringify(info), String(ttlMs), this.#beatChannel)
   }
 
   async instances (): Promise<readonly InstanceInfo[]> {
-    let rows: Array<string | null>
-    try {
-      rows = await this.#client.eval(LIVE_INSTANCES, 2, this.#keys.expiries, this.#keys.instances) as Array<string | null>
-    } catch (e) {
-      throw unavailable(e)
-    }
-    return rows.filter((r): r is string => r !== null).map((r) => JSON.parse(r) as InstanceInfo)
+    const rows = await this.#run(LIVE_INSTANCES, this.#keys.expiries, this.#keys.instances) as Array<string | null>
+    const out: InstanceInfo[] = []
+    for (const r of rows) if (r !== null) out.push(readInstanceInfo(r, `a heartbeat in Redis (${this.#keys.instances})`))
+    return out
   }
 
   async close (): Promise<void> {
     this.#closed = true
     this.#listeners.clear()
+    this.#beatListeners.clear()
     this.#connectivity.clear()
     this.#client.disconnect()
     this.#sub.disconnect()

@@ -22,7 +22,16 @@ export interface InstanceInfo {
   readonly at: number
 }
 
-/** A state backend. */
+/** Told of a state committed to the store. */
+export type StateListener = (state: RoutingState) => void
+/** Told when a state the store announced cannot be read (SWY_ERR_STORE_CORRUPT). */
+export type StoreErrorListener = (error: Error) => void
+
+/**
+ * A state backend. Everything a store reads back is checked against the stored-state schema
+ * (src/state/stored-state.ts): a value that fails answers SWY_ERR_STORE_CORRUPT listing its
+ * problems, never a crash and never a routing change.
+ */
 export interface Store {
   /** Short name for logs and metrics: 'file', 'memory', 'redis'. */
   readonly kind: string
@@ -34,22 +43,29 @@ export interface Store {
   load(): Promise<RoutingState | null>
   /**
    * Writes `next` (and its history entry) only if the stored version is `expectedVersion`
-   * (0 for an empty store). Either everything is written or nothing.
+   * (0 for an empty store). Either everything is written or nothing. `from`, the writer's own
+   * subscription listener, is not told of this write (the writer applies it itself).
    */
-  compareAndSet(expectedVersion: number, next: RoutingState, entry: HistoryEntry): Promise<CasOutcome>
+  compareAndSet(expectedVersion: number, next: RoutingState, entry: HistoryEntry, from?: StateListener): Promise<CasOutcome>
   /**
    * Puts a known state (and the secret) back into a store that lost it or holds an older
    * version; never lowers the stored version. Resolves true when it wrote.
    */
-  reseed(state: RoutingState, secret: string, entry: HistoryEntry): Promise<boolean>
-  /** Calls `listener` with states committed by anyone (this instance included) after subscribing. */
-  subscribe(listener: (state: RoutingState) => void): () => void
+  reseed(state: RoutingState, secret: string, entry: HistoryEntry, from?: StateListener): Promise<boolean>
+  /**
+   * Calls `listener` with states committed after subscribing (a writer's own write may come
+   * back too: listeners ignore versions they have). `onError` hears of an announced state
+   * that cannot be read.
+   */
+  subscribe(listener: StateListener, onError?: StoreErrorListener): () => void
   /** Calls `listener` when the store becomes reachable (true) or unreachable (false). */
   onConnectivity(listener: (up: boolean) => void): () => void
-  /** The newest history entries first, at most `limit`. */
+  /** The newest history entries first, at most `limit`; one unreadable entry fails the read with SWY_ERR_STORE_CORRUPT naming it. */
   history(limit: number): Promise<readonly HistoryEntry[]>
   /** The deployment's cookie secret, created on first use and then stable. Never log it. */
   secret(): Promise<string>
+  /** Calls `listener` after any instance's heartbeat is recorded (a hint to re-read instances(); may be lost). */
+  onHeartbeat(listener: () => void): () => void
   /** Records this instance's heartbeat (expires after `ttlMs` unless renewed). */
   heartbeat(info: InstanceInfo, ttlMs: number): Promise<void>
   /** The live instances' latest heartbeats. */

@@ -1,8 +1,10 @@
 import t from 'tap'
 import { SwitchyardError } from '../../src/errors.js'
-import { flipTo, historyEntry, initialState, setWeights, type ChangeMeta, type RoutingState } from '../../src/routing/routing-state.js'
+import { flipTo, historyEntry, initialState, setWeights, type ChangeMeta, type HistoryEntry, type RoutingState } from '../../src/routing/routing-state.js'
 import { MemoryStore } from '../../src/state/memory-store.js'
+import type { CasOutcome, StateListener } from '../../src/state/store.js'
 import { reconcileColors, Switchboard, type Transition } from '../../src/state/switchboard.js'
+import { sleep, until } from '../helpers/services.js'
 
 const NOW = new Date('2025-03-01T12:00:00.000Z')
 const META: ChangeMeta = { changedBy: 'test', reason: 'test', at: NOW.toISOString() }
@@ -185,4 +187,84 @@ t.test('two switchboards, one behind: a write without If-Match is retried on the
     t.match(retried.value.state.previous, { version: 3, weights: { blue: 5000, green: 5000 } }, 'based on the newest state')
   }
   t.equal((await store.load())?.version, 4)
+})
+
+/** A MemoryStore that counts what it delivers to each subscription, and its instance reads. */
+class CountingStore extends MemoryStore {
+  delivered = 0
+  reads = 0
+  readonly #counted = new Map<unknown, StateListener>()
+  override subscribe (listener: StateListener, onError?: (e: Error) => void): () => void {
+    const counted: StateListener = (s) => { this.delivered++; listener(s) }
+    this.#counted.set(listener, counted)
+    return super.subscribe(counted, onError)
+  }
+
+  /** The writer names its own listener; the store knows it by its counting wrapper. */
+  override compareAndSet (expected: number, next: RoutingState, entry: HistoryEntry, from?: StateListener): Promise<CasOutcome> {
+    return super.compareAndSet(expected, next, entry, from === undefined ? undefined : this.#counted.get(from) ?? from)
+  }
+
+  override async instances (): ReturnType<MemoryStore['instances']> {
+    this.reads++
+    return await super.instances()
+  }
+}
+
+/** A MemoryStore whose heartbeat messages are lost (the records still land). */
+class DeafStore extends MemoryStore {
+  override onHeartbeat (): () => void { return () => {} }
+}
+
+t.test('a write is applied once: the store does not echo it to the writer', async (t) => {
+  const store = new CountingStore()
+  const sb = await started(t, store)
+  let applies = 0
+  sb.onApply(() => { applies++ })
+  applies = 0 // the registration call
+  const before = store.delivered
+  for (let i = 1; i <= 3; i++) t.ok((await sb.change(toGreen(i * 1000), META)).ok)
+  t.equal(applies, 3, 'one apply per write')
+  t.equal(store.delivered - before, 0, 'the store delivered none of its own writes back to the writer')
+
+  const other = await started(t, store)
+  const heardBefore = store.delivered
+  t.ok((await sb.change(toGreen(5000), META)).ok)
+  t.equal(store.delivered - heardBefore, 1, 'another switchboard on the store hears the write once')
+  t.equal(other.state.version, sb.state.version)
+})
+
+t.test('?wait re-checks when a heartbeat lands, not on a timer', async (t) => {
+  const store = new CountingStore()
+  const sb = new Switchboard({ store, colors: ['blue', 'green'], initialWeights: { blue: 10_000, green: 0 }, instanceId: 'me', heartbeatMs: 3_600_000, waitRecheckMs: 3_600_000 })
+  t.teardown(() => sb.stop())
+  await sb.start(NOW)
+  await store.heartbeat({ id: 'ghost', appliedVersion: 1, appliedAt: 1, at: Date.now() }, 3_600_000)
+  const r = await sb.change(toGreen(1000), META)
+  t.ok(r.ok)
+  const readsBefore = store.reads
+  const waiting = sb.waitFor(2, 60_000)
+  await until('the first propagation check', async () => store.reads > readsBefore)
+  // A poller would read the instances again and again here; a listener waits for a beat.
+  await sleep(200)
+  t.equal(store.reads - readsBefore, 1, 'one read while no heartbeat came')
+  await store.heartbeat({ id: 'ghost', appliedVersion: 2, appliedAt: 2, at: Date.now() }, 3_600_000)
+  const p = await waiting
+  t.strictSame(p.lagging, [], 'converged on the heartbeat')
+  t.strictSame(p.applied.map((i) => i.id).sort(), ['ghost', 'me'])
+  t.equal(store.reads - readsBefore, 2, 'and re-read once for it')
+})
+
+t.test('?wait: a lost heartbeat message delays the answer but never hangs it', async (t) => {
+  const store = new DeafStore()
+  const sb = await started(t, store)
+  await store.heartbeat({ id: 'ghost', appliedVersion: 1, appliedAt: 1, at: Date.now() }, 3_600_000)
+  t.ok((await sb.change(toGreen(1000), META)).ok)
+  const waiting = sb.waitFor(2, 60_000, 20)
+  await store.heartbeat({ id: 'ghost', appliedVersion: 2, appliedAt: 2, at: Date.now() }, 3_600_000)
+  const p = await waiting
+  t.strictSame(p.lagging, [], 'the fallback re-check found it')
+
+  const timedOut = await sb.waitFor(3, 50, 3_600_000)
+  t.equal(timedOut.lagging.length, 2, 'a version nobody applied: the deadline answers with who lags')
 })

@@ -1,0 +1,268 @@
+/**
+ * The one schema of everything a store holds: the routing state, its history entries, the
+ * cookie secret and the instances' heartbeats (TypeBox, compiled once by Ajv). Every store
+ * checks what it reads with it, so a hostile or damaged value (a date out of range, a null
+ * history entry, a 1-character secret, a weight of -5, a version of 1e300, truncated JSON)
+ * becomes SWY_ERR_STORE_CORRUPT naming every problem, never a crash or a routing change.
+ *
+ * The schema states shapes and ranges; the checks a JSON Schema cannot express (weights
+ * summing to BUCKETS over exactly the state's colors, `previous` older than the state, a
+ * parseable time) run after it, on whatever parts have the right shape, so one read lists
+ * every problem. Unknown properties are ignored, not refused: in a rolling upgrade a newer
+ * release may add a field, and this one must keep routing by the state it understands.
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
+import { Type, type Static } from 'typebox'
+import { SwitchyardError } from '../errors.js'
+import type { HistoryEntry, RoutingState } from '../routing/routing-state.js'
+import { BUCKETS } from '../routing/types.js'
+import type { InstanceInfo } from './store.js'
+
+/** The longest drain window a switch policy may hold (the admin API's bound too). */
+export const MAX_DRAIN_SECONDS = 86_400
+/**
+ * The shortest cookie secret a store may hold: the secret is 32 random bytes in base64url
+ * (43 characters, 256 bits), so anything shorter was not written by switchyard.
+ */
+export const MIN_SECRET_LENGTH = 43
+/** The largest time a JavaScript Date holds (ms since the epoch). */
+const MAX_TIME = 8.64e15
+
+const Version = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })
+const Time = Type.Number({ minimum: 0, maximum: MAX_TIME })
+/** An ISO 8601 time as `Date.toISOString()` writes it (years 0000–9999). */
+const ISO_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$'
+const ISO_TIME_RE = new RegExp(ISO_TIME)
+const IsoTime = Type.String({ pattern: ISO_TIME })
+const Weights = Type.Record(Type.String(), Type.Integer({ minimum: 0, maximum: BUCKETS }))
+const SwitchPolicy = Type.Object({
+  mode: Type.Enum(['immediate', 'drain']),
+  drainSeconds: Type.Integer({ minimum: 0, maximum: MAX_DRAIN_SECONDS })
+})
+const TargetModes = Type.Record(Type.String(), Type.Record(Type.String(), Type.Enum(['draining', 'disabled'])))
+const ChangeKind = Type.Enum(['init', 'weights', 'flip', 'rollback', 'target'])
+
+/** What a change is recorded with (weights, policy, target modes), as `previous` and in history. */
+export const RoutingSettingsSchema = Type.Object({
+  version: Version,
+  weights: Weights,
+  switchPolicy: SwitchPolicy,
+  targets: Type.Optional(TargetModes)
+})
+
+/** The routing state document (see RoutingState in src/routing/routing-state.ts). */
+export const RoutingStateSchema = Type.Object({
+  version: Version,
+  colors: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, uniqueItems: true }),
+  weights: Weights,
+  switchPolicy: SwitchPolicy,
+  targets: Type.Optional(TargetModes),
+  drainUntil: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0, maximum: MAX_TIME }))),
+  previous: Type.Union([RoutingSettingsSchema, Type.Null()]),
+  kind: ChangeKind,
+  changedBy: Type.String(),
+  reason: Type.String(),
+  changedAt: IsoTime
+})
+
+/** One audit-log entry. */
+export const HistoryEntrySchema = Type.Object({
+  version: Version,
+  kind: ChangeKind,
+  changedBy: Type.String(),
+  reason: Type.String(),
+  changedAt: IsoTime,
+  before: Type.Union([RoutingSettingsSchema, Type.Null()]),
+  after: RoutingSettingsSchema
+})
+
+/** The cookie secret: base64url, as `randomBytes(32).toString('base64url')` writes it. */
+export const SecretSchema = Type.String({ pattern: `^[A-Za-z0-9_-]{${MIN_SECRET_LENGTH},1024}$` })
+
+/** One instance's heartbeat. */
+export const InstanceInfoSchema = Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 1024 }),
+  appliedVersion: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  appliedAt: Time,
+  at: Time
+})
+
+/** The state as the schema types it; the assignments below keep it in step with the routing types. */
+export type StoredState = Static<typeof RoutingStateSchema>
+type StoredEntry = Static<typeof HistoryEntrySchema>
+const stateFits = (s: StoredState): RoutingState => s
+const entryFits = (e: StoredEntry): HistoryEntry => e
+const instanceFits = (i: Static<typeof InstanceInfoSchema>): InstanceInfo => i
+void stateFits; void entryFits; void instanceFits
+
+const ajv = new Ajv({ allErrors: true, strict: true })
+const validateState = ajv.compile(RoutingStateSchema)
+const validateEntry = ajv.compile(HistoryEntrySchema)
+const validateSecret = ajv.compile(SecretSchema)
+const validateInstance = ajv.compile(InstanceInfoSchema)
+
+/** The path of the part an error is about, collapsed to the unit one problem names. */
+function unitOf (e: ErrorObject): string[] {
+  const path = e.instancePath === '' ? [] : e.instancePath.slice(1).split('/').map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
+  if (e.keyword === 'required') path.push(String(e.params.missingProperty))
+  const out: string[] = []
+  for (let i = 0; i < path.length; i++) {
+    const seg = path[i] as string
+    out.push(seg)
+    // Settings objects nest; every other field is one unit, with a name or two below it for
+    // tables keyed by color (weights, drainUntil) or color and target (targets).
+    if (seg === 'previous' || seg === 'before' || seg === 'after') continue
+    const keep = seg === 'weights' || seg === 'drainUntil' ? 1 : seg === 'targets' ? 2 : 0
+    out.push(...path.slice(i + 1, i + 1 + keep))
+    break
+  }
+  return out
+}
+
+function describe (unit: readonly string[], what: string): string {
+  if (unit.length === 0) return `${what} is not an object`
+  const where = unit.join('.')
+  const w = unit.indexOf('weights')
+  if (w >= 0 && w < unit.length - 1) return `${unit.slice(0, w + 1).join('.')}: weight of "${unit[w + 1] as string}" must be an integer 0..${BUCKETS}`
+  const t = unit.indexOf('targets')
+  if (t >= 0 && t === unit.length - 3) return `${where} must be draining or disabled`
+  if (t >= 0) return `${where} must be an object`
+  const d = unit.indexOf('drainUntil')
+  if (d >= 0 && d < unit.length - 1) return `${where} is malformed (a time in ms since the epoch, 0..${MAX_TIME})`
+  switch (unit.at(-1)) {
+    case 'version': return unit[0] === 'previous' ? `${where} must be an integer ≥ 1 below version` : `${where} must be an integer ≥ 1 (a safe integer)`
+    case 'colors': return 'colors must be a non-empty list of distinct names'
+    case 'switchPolicy': return `${where} is malformed (mode immediate or drain, drainSeconds an integer 0..${MAX_DRAIN_SECONDS})`
+    case 'previous': case 'before': return `${where} must be an object or null`
+    case 'kind': return `${where} must be one of init, weights, flip, rollback, target`
+    case 'changedAt': return `${where} must be an ISO 8601 time`
+    case 'changedBy': case 'reason': return `${where} must be a string`
+    default: return `${where} must be an object`
+  }
+}
+
+/** One problem per unit; a unit is dropped when a deeper one explains it (the object branch of "X or null"). */
+function schemaProblems (validate: ValidateFunction, value: unknown, what: string): string[] {
+  if (validate(value)) return []
+  const units = new Map<string, string[]>()
+  for (const e of validate.errors ?? []) {
+    const unit = unitOf(e)
+    units.set(unit.join('/'), unit)
+  }
+  const all = [...units.values()]
+  const deeper = (u: readonly string[]): boolean => all.some((v) => v.length > u.length && u.every((s, i) => v[i] === s))
+  return all.filter((u) => !deeper(u)).map((u) => describe(u, what))
+}
+
+function isObject (v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+/** Weights for exactly `colors`, summing to BUCKETS (entries the schema refused are not summed again). */
+function checkWeights (weights: unknown, colors: readonly string[], where: string, problems: string[]): void {
+  if (!isObject(weights)) return
+  let sum = 0
+  for (const c of colors) {
+    const w = Object.hasOwn(weights, c) ? weights[c] : undefined
+    if (w === undefined) problems.push(`${where}: weight of "${c}" must be an integer 0..${BUCKETS}`)
+    else if (Number.isInteger(w) && (w as number) >= 0 && (w as number) <= BUCKETS) sum += w as number
+  }
+  if (sum !== BUCKETS) problems.push(`${where} must sum to ${BUCKETS} basis points, got ${sum}`)
+  for (const k of Object.keys(weights)) if (!colors.includes(k)) problems.push(`${where} name unknown color "${k}"`)
+}
+
+function checkColorKeys (table: unknown, colors: readonly string[], where: string, problems: string[]): void {
+  if (!isObject(table)) return
+  for (const c of Object.keys(table)) if (!colors.includes(c)) problems.push(`${where} name unknown color "${c}"`)
+}
+
+function checkTime (value: unknown, where: string, problems: string[]): void {
+  if (typeof value === 'string' && ISO_TIME_RE.test(value) && !Number.isFinite(Date.parse(value))) problems.push(`${where} is not a valid time: ${JSON.stringify(value.slice(0, 40))}`)
+}
+
+/**
+ * Checks a routing state read from a store: integer version 1..2^53−1, weights integer basis
+ * points for exactly its colors summing to BUCKETS, the same of `previous` (what a rollback
+ * restores) with an older version, target modes from the fixed set, times in range. Returns
+ * every problem found (none: the value is a RoutingState).
+ */
+export function checkStoredState (value: unknown): string[] {
+  const problems = schemaProblems(validateState, value, 'state')
+  if (!isObject(value)) return problems
+  const colors = value.colors
+  const colorsOk = Array.isArray(colors) && colors.length >= 1 && colors.every((c) => typeof c === 'string' && c !== '') && new Set(colors).size === colors.length
+  if (colorsOk) {
+    checkWeights(value.weights, colors as string[], 'weights', problems)
+    checkColorKeys(value.targets, colors as string[], 'targets', problems)
+    checkColorKeys(value.drainUntil, colors as string[], 'drainUntil', problems)
+  }
+  const prev = value.previous
+  if (isObject(prev)) {
+    const [pv, v] = [prev.version, value.version]
+    if (Number.isSafeInteger(pv) && Number.isSafeInteger(v) && (pv as number) >= 1 && (v as number) >= 1 && (pv as number) >= (v as number)) {
+      problems.push('previous.version must be an integer ≥ 1 below version')
+    }
+    if (colorsOk) checkWeights(prev.weights, colors as string[], 'previous.weights', problems)
+  }
+  checkTime(value.changedAt, 'changedAt', problems)
+  return problems
+}
+
+/** Checks one history entry read from a store (its weights sum to BUCKETS over their own colors). */
+export function checkHistoryEntry (value: unknown): string[] {
+  const problems = schemaProblems(validateEntry, value, 'entry')
+  if (!isObject(value)) return problems
+  for (const side of ['before', 'after'] as const) {
+    const s = value[side]
+    if (isObject(s) && isObject(s.weights)) checkWeights(s.weights, Object.keys(s.weights), `${side}.weights`, problems)
+  }
+  checkTime(value.changedAt, 'changedAt', problems)
+  return problems
+}
+
+/** Checks a cookie secret read from a store (never shown in a problem). */
+export function checkSecret (value: unknown): string[] {
+  return validateSecret(value) ? [] : [`secret must be at least ${MIN_SECRET_LENGTH} base64url characters (32 random bytes)`]
+}
+
+/** Checks one heartbeat read from a store. */
+export function checkInstanceInfo (value: unknown): string[] {
+  return validateInstance(value) ? [] : (validateInstance.errors ?? []).map((e) => `${e.instancePath === '' ? 'heartbeat' : e.instancePath.slice(1)} ${e.message ?? 'is invalid'}`)
+}
+
+/** Parses JSON read from a store; invalid JSON is SWY_ERR_STORE_CORRUPT (`where` names the value). */
+export function parseStored (text: string, where: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    throw new SwitchyardError('SWY_ERR_STORE_CORRUPT', `${where} is not valid JSON (${(e as Error).message})`)
+  }
+}
+
+function checked<T> (value: unknown, problems: readonly string[], where: string): T {
+  if (problems.length > 0) throw new SwitchyardError('SWY_ERR_STORE_CORRUPT', `${where} is not valid: ${problems.join('; ')}`)
+  return value as T
+}
+
+/** A stored state from its JSON, or SWY_ERR_STORE_CORRUPT listing every problem. */
+export function readState (text: string, where: string): RoutingState {
+  const value = parseStored(text, where)
+  return checked(value, checkStoredState(value), where)
+}
+
+/** A history entry from its JSON, or SWY_ERR_STORE_CORRUPT. */
+export function readHistoryEntry (text: string, where: string): HistoryEntry {
+  const value = parseStored(text, where)
+  return checked(value, checkHistoryEntry(value), where)
+}
+
+/** A cookie secret as stored, or SWY_ERR_STORE_CORRUPT (the message never holds the value). */
+export function readSecret (value: unknown, where: string): string {
+  return checked(value, checkSecret(value), where)
+}
+
+/** A heartbeat from its JSON, or SWY_ERR_STORE_CORRUPT. */
+export function readInstanceInfo (text: string, where: string): InstanceInfo {
+  const value = parseStored(text, where)
+  return checked(value, checkInstanceInfo(value), where)
+}
