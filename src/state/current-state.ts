@@ -5,7 +5,7 @@
  * snapshot, metrics count it) exactly once, whichever way it arrived: this instance's own
  * write, a store notification, or a re-read.
  */
-import type { ErrorCode } from '../errors.js'
+import { PROBLEM_ERRORS, type ErrorCode } from '../errors.js'
 import { historyEntry, sameRouting, type ChangeMeta, type HistoryEntry, type RoutingState } from '../routing/routing-state.js'
 import type { Problem, Result } from '../routing/types.js'
 import type { CasOutcome } from './store.js'
@@ -94,7 +94,7 @@ export class CurrentState {
         return { ok: false, error: conflict(expectedVersion, base.version) }
       }
       const next = transition(base, meta)
-      if (!next.ok) return { ok: false, error: { code: `SWY_ERR_${next.error.code}`, message: next.error.message } }
+      if (!next.ok) return { ok: false, error: { code: PROBLEM_ERRORS[next.error.code], message: next.error.message } }
       if (next.value.kind !== 'rollback' && sameRouting(base, next.value)) {
         return { ok: true, value: { state: base, changed: false, committedAt: Date.now() } }
       }
