@@ -3,8 +3,7 @@
  * (empty: no persistence). Killed in teardown.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { freePort } from './process.js'
-import type { Teardown } from './services.js'
+import { freePort, type Teardown } from './harness.js'
 
 /** A redis-server child process. */
 export interface RedisServer {
