@@ -37,7 +37,7 @@ export function targetOf (entry: string | { readonly id?: string, readonly url: 
   return { id, url }
 }
 
-/** The embedded defaults: what `switchyard demo` runs on (DESIGN.md's sample, minus tokens). */
+/** The embedded defaults: what `switchyard demo` runs on (docs/design.md's sample, minus tokens). */
 export function defaultConfigInput (): Record<string, unknown> {
   return {
     listen: { host: '127.0.0.1', port: 8080 },

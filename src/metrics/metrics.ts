@@ -1,8 +1,9 @@
 /**
  * Prometheus metrics (prom-client), one registry per running switchyard. Every label value
  * comes from a fixed set (configured colors, decision reasons, status classes, error kinds),
- * never from a request, so cardinality is bounded. The per-request counters are bound to
- * their label children once, at start: the data path increments a child found by index.
+ * never from a request, so cardinality is bounded. The per-request metrics are typed arrays
+ * (array-metrics.ts) with one cell per fixed label set, all created at start (at 0): the data
+ * path adds to a cell found by index, and the label sets are only written out on a scrape.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { ArrayHistogram, ArrayMetric } from './array-metrics.js'
@@ -38,7 +39,7 @@ export interface RequestMetrics {
 /** Records nothing: `metrics.enabled: false` (to measure what metrics cost). */
 export const NO_REQUEST_METRICS: RequestMetrics = Object.freeze({ started () {}, ended () {}, request () {}, upstreamError () {} })
 
-/** The metrics of one switchyard, with pre-bound children for the data path. */
+/** The metrics of one switchyard: per-request ones in typed-array cells indexed by color, reason and class; state ones as prom-client gauges and counters. */
 export class Metrics implements RequestMetrics {
   readonly registry = new Registry()
   readonly #colors: readonly string[]

@@ -10,7 +10,7 @@ export const BUCKETS = 10_000
 /** Why a request went to the color it went to; metrics label by this fixed set. */
 export type Reason = 'override' | 'sticky' | 'weight' | 'drain' | 'fallback'
 
-/** Every reason, in a fixed order (metric children are pre-bound in this order). */
+/** Every reason, in a fixed order (a reason's index addresses decisions in the route table and metric cells). */
 export const REASONS: readonly Reason[] = ['override', 'sticky', 'weight', 'drain', 'fallback']
 
 /** A failure of the pure core is a value, never an exception. */
