@@ -1,8 +1,6 @@
 import t from 'tap'
 import { adminCall, send, startTestSwitchyard, startUpstream, stickyCookie, testConfig, until } from '../helpers/services.js'
 
-
-
 // A refused port fails at once, so detection stays fast; the generous timeout keeps a busy
 // machine (benchmarks beside the tests) from making healthy targets flap.
 const health = { active: { path: '/health', intervalMs: 100, timeoutMs: 2000, healthyThreshold: 1, unhealthyThreshold: 2 }, passive: { consecutiveFailures: 3, baseEjectionMs: 300, maxEjectionMs: 2000 } }
@@ -108,7 +106,6 @@ t.test('flip to a color with no healthy target → 409 SWY_ERR_TARGET_UNHEALTHY;
   t.equal(forced.status, 200)
   t.same((forced.json as { weights: unknown }).weights, { blue: 0, green: 100 })
 })
-
 
 t.test('the 503 says an override forced a down color only when the override was honoured', async (t) => {
   const blue = await startUpstream(t, 'blue')

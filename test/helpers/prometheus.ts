@@ -117,8 +117,8 @@ export async function startPrometheus (t: Teardown, dir: string, targets: readon
     '--log.level=warn'
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d })
   const exited = new Promise<void>((resolve) => { child.once('close', () => resolve()) })
   const running = (): boolean => child.exitCode === null && child.signalCode === null
   // If this process exits without teardown (uncaught error), still end the child.

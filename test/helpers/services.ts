@@ -122,7 +122,7 @@ export async function send (url: string, opts: { method?: string, headers?: Reco
   const body = await res.body.text()
   let json: unknown
   try { json = JSON.parse(body) } catch { json = undefined }
-  return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body, json }
+  return { status: res.statusCode, headers: res.headers, body, json }
 }
 
 /** Sends a JSON body to the admin API. */
