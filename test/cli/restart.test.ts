@@ -6,6 +6,11 @@ import { freePort, runCli, spawnCli, waitForReady, type CliProcess } from '../he
 import { adminCall, send, startUpstream, type Answer, type Upstream } from '../helpers/services.js'
 import { MANY_PROBLEMS, MANY_PROBLEMS_YAML } from '../helpers/configs.js'
 
+// Nine CLI children, each a node + tsx start of the whole app: minutes, not seconds, on a
+// machine whose cores are all busy. Every wait inside is bounded on its own (waitForReady,
+// until), so this only lifts tap's per-file budget (package.json tap.timeout, 120 s).
+t.setTimeout(10 * 60_000)
+
 interface Served {
   readonly cli: CliProcess
   readonly proxyUrl: string
