@@ -14,7 +14,7 @@ t.test('until gives up after its bound, naming what it waited for and what it la
   let looks = 0
   await t.rejects(until('the moon', () => { looks++; return false }, { timeoutMs: 50, everyMs: 5, detail: () => `looked ${looks} times` }),
     { message: /^timed out after 50 ms waiting for the moon: looked \d+ times$/ })
-  t.ok(looks >= 2, `it looked more than once (${looks})`)
+  t.ok(looks >= 1, `it looked (${looks} times; how many depends on the machine, so no more is asserted)`)
   await t.rejects(until('nothing', () => false, 30), { message: 'timed out after 30 ms waiting for nothing' }, 'a number is the bound')
 })
 
