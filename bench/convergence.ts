@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { mkdtemp } from 'node:fs/promises'
+import { until } from '../test/helpers/harness.js'
 import { freePort, spawnCli, waitForReady } from '../test/helpers/process.js'
 import { startRedis } from '../test/helpers/redis.js'
 import { adminCall, startUpstream } from '../test/helpers/services.js'
@@ -52,11 +53,7 @@ async function main (): Promise<void> {
     admins.push(admin)
   }
   const first = admins[0] as string
-  for (;;) {
-    const n = ((await adminCall(first, 'GET', '/instances')).json as { instances: unknown[] }).instances.length
-    if (n === INSTANCES) break
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  await until(`${INSTANCES} live instances`, async () => ((await adminCall(first, 'GET', '/instances')).json as { instances: unknown[] }).instances.length === INSTANCES)
   const samples: number[] = []
   let lagged = 0
   for (let i = 0; i < FLIPS; i++) {

@@ -9,7 +9,7 @@
  */
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join, relative } from 'node:path'
-import { ROOT } from '../test/helpers/process.js'
+import { ROOT } from '../test/helpers/harness.js'
 import { cpuPlan, Cleanups, stop } from './lib/children.js'
 import { pickLoadGen, runLoad } from './lib/load.js'
 import { envNumber } from './lib/options.js'

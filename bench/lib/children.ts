@@ -6,24 +6,9 @@
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import { spawnCollected, type CliProcess, type Exit } from '../../test/helpers/process.js'
-import type { Teardown } from '../../test/helpers/services.js'
+import { spawnCollected, type CliProcess, type Exit, type Teardown } from '../../test/helpers/harness.js'
 
-/** Collects teardown functions and runs them in reverse order (a Teardown for the test helpers). */
-export class Cleanups implements Teardown {
-  readonly #fns: Array<() => unknown> = []
-
-  teardown (fn: () => unknown): void {
-    this.#fns.push(fn)
-  }
-
-  /** Runs every teardown, last registered first; errors are reported, not thrown. */
-  async run (): Promise<void> {
-    for (const fn of this.#fns.splice(0).reverse()) {
-      try { await fn() } catch (e) { process.stderr.write(`cleanup failed: ${(e as Error).message}\n`) }
-    }
-  }
-}
+export { Cleanups, readyMessage } from '../../test/helpers/harness.js'
 
 /** Which CPUs the load generator and the servers run on; undefined entries mean unpinned. */
 export interface CpuPlan {
@@ -77,20 +62,6 @@ export function spawnNode (t: Teardown, script: string, args: readonly string[],
   const [cmd, argv] = pinnedCommand(opts.cpus, process.execPath, [...(opts.nodeArgs ?? []), ...(opts.tsx === false ? [] : ['--import', 'tsx']), script, ...args])
   const p = spawnCollected(t, cmd, argv, opts.env)
   return { ...p, pid: p.child.pid ?? -1 }
-}
-
-/** Waits for the first stdout line that parses as JSON (the child's "ready, here are my ports"). */
-export async function readyMessage<T> (p: NodeChild, deadlineMs = 30_000): Promise<T> {
-  const until = Date.now() + deadlineMs
-  let exited: Exit | undefined
-  void p.exited.then((e) => { exited = e })
-  while (Date.now() < until) {
-    const line = p.stdout().split('\n').find((l) => l.startsWith('{'))
-    if (line !== undefined) return JSON.parse(line) as T
-    if (exited !== undefined) throw new Error(`child exited (${exited.code ?? exited.signal ?? '?'}) before it was ready:\n${p.stderr()}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-  throw new Error(`child was not ready after ${deadlineMs} ms:\n${p.stderr()}`)
 }
 
 /** Resident set size of a process in bytes (Linux /proc, else `ps`); NaN when unknown. */

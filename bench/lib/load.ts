@@ -6,7 +6,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import { ROOT } from '../../test/helpers/process.js'
+import { ROOT } from '../../test/helpers/harness.js'
 import { pinnedCommand } from './children.js'
 
 /** A load generator this suite can drive. */

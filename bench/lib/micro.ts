@@ -4,7 +4,7 @@
  * figures for bench/results/latest.json.
  */
 import { pathToFileURL } from 'node:url'
-import { do_not_optimize, measure } from 'mitata'
+import { do_not_optimize as doNotOptimize, measure } from 'mitata'
 import { settings } from './options.js'
 import { fmt, round } from './stats.js'
 
@@ -21,7 +21,7 @@ export interface MicroResult {
 
 /** Benchmarks one function; `fn` must return what it computed (kept alive, never optimized away). */
 export async function bench (name: string, fn: () => unknown): Promise<MicroResult> {
-  const stats = await measure(() => { do_not_optimize(fn()) }, { min_cpu_time: settings.microMs * 1e6 })
+  const stats = await measure(() => { doNotOptimize(fn()) }, { min_cpu_time: settings.microMs * 1e6 })
   const result: MicroResult = {
     name,
     opsPerSec: Math.round(1e9 / stats.avg),

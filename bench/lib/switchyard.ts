@@ -6,8 +6,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { freePort, waitForReady } from '../../test/helpers/process.js'
-import type { Teardown } from '../../test/helpers/services.js'
+import { freePort, setCookieValue, waitForReady, type Teardown } from '../../test/helpers/harness.js'
 import { readyMessage, spawnNode, type NodeChild } from './children.js'
 
 /** The two benchmark upstreams' origins. */
@@ -79,11 +78,9 @@ export async function startSwitchyardChild (t: Teardown, spec: SwitchyardSpec): 
 export async function fetchStickyCookie (proxyUrl: string, name = 'swy'): Promise<string> {
   const res = await request(`${proxyUrl}/`)
   await res.body.dump()
-  const raw = res.headers['set-cookie']
-  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]
-  const found = list.find((c) => c.startsWith(`${name}=`))
+  const found = setCookieValue(res.headers['set-cookie'], name)
   if (res.statusCode !== 200 || found === undefined) throw new Error(`expected a 200 with a ${name} cookie from ${proxyUrl}, got ${res.statusCode}`)
-  return found.split(';', 1)[0] as string
+  return found
 }
 
 /** Requests switchyard counted per color and reason, from the admin /metrics (2xx only). */

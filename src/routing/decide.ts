@@ -1,5 +1,5 @@
 /**
- * The decision, in DESIGN order: override, then drain, then the client's bucket (sticky or
+ * The decision, in docs/design.md's order: override, then drain, then the client's bucket (sticky or
  * fresh) mapped to a color by the table's cumulative thresholds, then fallback when that
  * color cannot serve. Pure and allocation-free: the caller reads the request and the
  * instance's health and passes plain values in; the answer is a shared Decision.
@@ -47,5 +47,3 @@ export function decide (table: RouteTable, override: string | undefined, stickyB
   }
   return NO_ROUTE
 }
-
-export { decisionFor } from './route-table.js'

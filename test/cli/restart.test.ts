@@ -1,9 +1,15 @@
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { gate, until } from '../helpers/harness.js'
 import { freePort, runCli, spawnCli, waitForReady, type CliProcess } from '../helpers/process.js'
 import { adminCall, send, startUpstream, type Answer, type Upstream } from '../helpers/services.js'
 import { MANY_PROBLEMS, MANY_PROBLEMS_YAML } from '../helpers/configs.js'
+
+// Nine CLI children, each a node + tsx start of the whole app: minutes, not seconds, on a
+// machine whose cores are all busy. Every wait inside is bounded on its own (waitForReady,
+// until), so this only lifts tap's per-file budget (package.json tap.timeout, 120 s).
+t.setTimeout(10 * 60_000)
 
 interface Served {
   readonly cli: CliProcess
@@ -86,14 +92,20 @@ t.test('the state survives a SIGTERM and a restart on the same file', async (t) 
 })
 
 t.test('SIGTERM lets an in-flight request finish', async (t) => {
-  const blue = await startUpstream(t, 'blue', { delayMs: 300 })
+  // The request is held at the upstream until switchyard has begun its shutdown, so it is
+  // in flight at SIGTERM however slow the machine is.
+  const held = gate()
+  t.teardown(held.open)
+  const blue = await startUpstream(t, 'blue', { holdUntil: held.opened })
   const green = await startUpstream(t, 'green')
   const dir = t.testdir({})
   const { config, proxyPort, adminPort } = await writeConfig(dir, blue, green)
   const sy = await serve(t, config, proxyPort, adminPort)
   const inFlight = send(sy.proxyUrl + '/slow')
-  while (blue.seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  await until('the request to reach blue', () => blue.seen.length === 1)
   sy.cli.signal('SIGTERM')
+  await until('switchyard to say it drains in-flight requests', () => sy.cli.stderr().includes('draining in-flight requests'), { detail: () => sy.cli.stderr() })
+  held.open()
   const answer = await inFlight
   t.equal(answer.status, 200, 'the request in flight at SIGTERM is answered')
   t.equal(answer.body, 'blue')

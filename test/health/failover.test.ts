@@ -1,8 +1,6 @@
 import t from 'tap'
 import { adminCall, send, startTestSwitchyard, startUpstream, stickyCookie, testConfig, until } from '../helpers/services.js'
 
-
-
 // A refused port fails at once, so detection stays fast; the generous timeout keeps a busy
 // machine (benchmarks beside the tests) from making healthy targets flap.
 const health = { active: { path: '/health', intervalMs: 100, timeoutMs: 2000, healthyThreshold: 1, unhealthyThreshold: 2 }, passive: { consecutiveFailures: 3, baseEjectionMs: 300, maxEjectionMs: 2000 } }
@@ -18,10 +16,11 @@ t.test('green killed at 50 %: after detection no request fails; sticky green use
   const sy = await startTestSwitchyard(t, testConfig([blue, green], { health }))
   t.equal((await adminCall(sy.adminUrl, 'PUT', '/weights', { weights: { blue: 50, green: 50 } })).status, 200)
   const greenCookies: string[] = []
-  while (greenCookies.length < 10) {
+  await until('10 new clients placed on green at 50 %', async () => {
     const r = await send(sy.proxyUrl + '/')
     if (r.body === 'green') greenCookies.push(stickyCookie(r) as string)
-  }
+    return greenCookies.length === 10
+  }, { everyMs: 0 })
   await green.close()
   await until('green detected down', async () => (await targetHealth(sy.adminUrl, 'green')).every((h) => h !== 'healthy'))
   let failed = 0
@@ -60,7 +59,9 @@ t.test('passive ejection within N failures, and the target returns after its bac
   const a = await startUpstream(t, 'blue')
   const b = await startUpstream(t, 'blue')
   const g = await startUpstream(t, 'green')
-  const passiveOnly = { passive: { consecutiveFailures: 3, baseEjectionMs: 400, maxEjectionMs: 4000 } }
+  // The ejection must outlast the 12 requests below on a machine whose cores are busy (a
+  // target back too soon takes a 4th failure); the pool's timers take no injected clock yet.
+  const passiveOnly = { passive: { consecutiveFailures: 3, baseEjectionMs: 5000, maxEjectionMs: 20000 } }
   const sy = await startTestSwitchyard(t, testConfig([a, b, g], { health: passiveOnly, retry: { methods: [] } }))
   await b.close()
   const statuses: number[] = []
@@ -105,7 +106,6 @@ t.test('flip to a color with no healthy target → 409 SWY_ERR_TARGET_UNHEALTHY;
   t.equal(forced.status, 200)
   t.same((forced.json as { weights: unknown }).weights, { blue: 0, green: 100 })
 })
-
 
 t.test('the 503 says an override forced a down color only when the override was honoured', async (t) => {
   const blue = await startUpstream(t, 'blue')

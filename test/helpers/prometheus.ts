@@ -7,8 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { freePort } from './process.js'
-import type { Teardown } from './services.js'
+import { freePort, until, untilValue, type Teardown } from './harness.js'
 
 /** How a promtool run ended, with everything it wrote. */
 export interface ToolRun {
@@ -89,8 +88,6 @@ export function parseVector (body: unknown): VectorSample[] {
   })
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
-
 /**
  * Starts `prometheus` on 127.0.0.1 and a free port, scraping `targets` (host:port, path
  * /metrics) every second as job "switchyard", its TSDB and config under `dir`. Resolves
@@ -120,8 +117,8 @@ export async function startPrometheus (t: Teardown, dir: string, targets: readon
     '--log.level=warn'
   ], { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => { out += d })
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+  child.stderr.setEncoding('utf8').on('data', (d: string) => { out += d })
   const exited = new Promise<void>((resolve) => { child.once('close', () => resolve()) })
   const running = (): boolean => child.exitCode === null && child.signalCode === null
   // If this process exits without teardown (uncaught error), still end the child.
@@ -139,18 +136,14 @@ export async function startPrometheus (t: Teardown, dir: string, targets: readon
   t.teardown(stop)
 
   const url = `http://127.0.0.1:${port}`
-  const until = Date.now() + deadlineMs
-  let ready = false
-  while (!ready) {
+  await until(`prometheus to be ready (${url}/-/ready answers 200)`, async () => {
     if (!running()) throw new Error(`prometheus exited before it was ready:\n${out}`)
-    if (Date.now() > until) throw new Error(`prometheus was not ready after ${deadlineMs} ms:\n${out}`)
     try {
       const res = await request(`${url}/-/ready`)
       await res.body.dump()
-      ready = res.statusCode === 200
-    } catch { /* not listening yet */ }
-    if (!ready) await sleep(100)
-  }
+      return res.statusCode === 200
+    } catch { return false /* not listening yet */ }
+  }, { timeoutMs: deadlineMs, everyMs: 100, detail: () => out })
 
   return {
     url,
@@ -166,14 +159,9 @@ export async function startPrometheus (t: Teardown, dir: string, targets: readon
 
 /**
  * Polls `check` until it returns a value (not undefined), at most `deadlineMs`; then
- * rejects with what `describe` says about the last attempt.
+ * rejects with what `describe` says about the last attempt. `untilValue` with Prometheus's
+ * pace (it scrapes every second).
  */
 export async function eventually<T> (check: () => Promise<T | undefined>, describe: () => string, deadlineMs = 60_000, everyMs = 250): Promise<T> {
-  const until = Date.now() + deadlineMs
-  for (;;) {
-    const v = await check()
-    if (v !== undefined) return v
-    if (Date.now() > until) throw new Error(`not reached within ${deadlineMs} ms: ${describe()}`)
-    await sleep(everyMs)
-  }
+  return await untilValue('a Prometheus query to answer as expected', check, { timeoutMs: deadlineMs, everyMs, detail: describe })
 }

@@ -25,7 +25,7 @@ export function metricNames (expr: string): string[] {
   const names: string[] = []
   for (const m of blanked.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
     const name = m[0]
-    const after = blanked.slice((m.index ?? 0) + name.length)
+    const after = blanked.slice(m.index + name.length)
     if (/^\s*\(/.test(after) || KEYWORDS.has(name.toLowerCase())) continue
     if (!names.includes(name)) names.push(name)
   }

@@ -3,8 +3,7 @@
  * (empty: no persistence). Killed in teardown.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { freePort } from './process.js'
-import type { Teardown } from './services.js'
+import { freePort, WAIT_MS, type Teardown } from './harness.js'
 
 /** A redis-server child process. */
 export interface RedisServer {
@@ -25,13 +24,13 @@ export async function startRedis (t: Teardown): Promise<RedisServer> {
     child = c
     let out = ''
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start on ${port}: ${out}`)), 10_000)
+      const timer = setTimeout(() => reject(new Error(`redis-server did not start on ${port} within ${WAIT_MS} ms: ${out}`)), WAIT_MS)
       const check = (d: Buffer): void => {
         out += d.toString()
         if (out.includes('Ready to accept connections')) { clearTimeout(timer); resolve() }
       }
-      c.stdout?.on('data', check)
-      c.stderr?.on('data', check)
+      c.stdout.on('data', check)
+      c.stderr.on('data', check)
       c.once('exit', (code) => { clearTimeout(timer); reject(new Error(`redis-server exited with ${String(code)}: ${out}`)) })
     })
     c.removeAllListeners('exit')

@@ -8,11 +8,9 @@ import { request } from 'undici'
 import { WebSocketServer } from 'ws'
 import { startSwitchyard, type Running, type StartOptions } from '../../src/app.js'
 import { validateConfig, type LoadedConfig } from '../../src/config/load-config.js'
+import { setCookieValue, type Teardown } from './harness.js'
 
-/** The tap test object (the subset these helpers use). */
-export interface Teardown {
-  teardown (fn: () => unknown): void
-}
+export { sleep, until, untilValue, type Teardown } from './harness.js'
 
 /** A real upstream that answers with its color. */
 export interface Upstream {
@@ -32,6 +30,11 @@ export interface UpstreamOptions {
   readonly port?: number
   /** Delay before answering, in ms. */
   readonly delayMs?: number
+  /**
+   * Answers HTTP requests only once this promise resolves (see `gate()` in harness.ts): a
+   * request held at the upstream for as long as the test needs, whatever the machine's speed.
+   */
+  readonly holdUntil?: Promise<unknown>
 }
 
 /** Starts an upstream answering `<color>` as text (and `<color>: <msg>` over WebSocket). */
@@ -46,7 +49,8 @@ export async function startUpstream (t: Teardown, color: string, opts: UpstreamO
       if (opts.setCookie !== undefined) res.setHeader('set-cookie', [opts.setCookie])
       res.end(color)
     }
-    if (opts.delayMs !== undefined) setTimeout(answer, opts.delayMs)
+    if (opts.holdUntil !== undefined) void opts.holdUntil.then(answer)
+    else if (opts.delayMs !== undefined) setTimeout(answer, opts.delayMs)
     else answer()
   })
   const wss = new WebSocketServer({ server })
@@ -118,7 +122,7 @@ export async function send (url: string, opts: { method?: string, headers?: Reco
   const body = await res.body.text()
   let json: unknown
   try { json = JSON.parse(body) } catch { json = undefined }
-  return { status: res.statusCode, headers: res.headers as IncomingHttpHeaders, body, json }
+  return { status: res.statusCode, headers: res.headers, body, json }
 }
 
 /** Sends a JSON body to the admin API. */
@@ -130,25 +134,5 @@ export async function adminCall (adminUrl: string, method: string, path: string,
 
 /** The `name=value` part of a sticky Set-Cookie named `name` in a response, if any. */
 export function stickyCookie (answer: Answer, name = 'swy'): string | undefined {
-  const raw = answer.headers['set-cookie']
-  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw]
-  for (const c of list) {
-    if (c.startsWith(`${name}=`)) return c.split(';', 1)[0]
-  }
-  return undefined
-}
-
-/** Resolves after `ms` milliseconds. */
-export function sleep (ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms))
-}
-
-/** Polls `fn` every 20 ms until it answers true; rejects naming `what` after `ms`. */
-export async function until (what: string, fn: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await fn()) return
-    await sleep(20)
-  }
-  throw new Error(`timed out waiting for ${what}`)
+  return setCookieValue(answer.headers['set-cookie'], name)
 }

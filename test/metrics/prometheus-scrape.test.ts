@@ -1,8 +1,7 @@
 import t from 'tap'
+import { sleep } from '../helpers/harness.js'
 import { eventually, startPrometheus, type VectorSample } from '../helpers/prometheus.js'
 import { adminCall, send, startTestSwitchyard, startUpstream, testConfig } from '../helpers/services.js'
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Ticks of `batch` concurrent requests, `everyMs` apart: a steady rate over several seconds. */
 const TICKS = 60
@@ -41,7 +40,7 @@ t.test('Prometheus scraping the admin /metrics sees the 90/10 split that clients
       if (a.status !== 200) failed++
       else seen[a.body] = (seen[a.body] ?? 0) + 1
     }
-    await sleep(EVERY_MS)
+    await sleep(EVERY_MS) // pacing only: spreads the load over several scrapes
   }
   t.equal(failed, 0, 'every request answered 200')
   t.equal((seen.blue ?? 0) + (seen.green ?? 0), SENT, 'every answer came from blue or green')
