@@ -22,7 +22,7 @@ import type { Socket } from 'node:net'
 import { Transform, type TransformCallback } from 'node:stream'
 import httpProxy from '@fastify/http-proxy'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { Agent } from 'undici'
+import { Agent, type Dispatcher } from 'undici'
 import type { Config, TargetConfig } from '../config/config-types.js'
 import { ERRORS, errorBody } from '../errors.js'
 import { NO_REQUEST_METRICS, type Metrics, type RequestMetrics } from '../metrics/metrics.js'
@@ -62,6 +62,8 @@ export class Exchange {
   fault = FAULT_NONE
   /** True once accounted for (metrics, in-flight, passive health): it happens once. */
   done = false
+  /** undici's handler of the current upstream call (its abort() cancels the call), null when none. */
+  upstream: UpstreamCall | null = null
   /** The raw response. */
   readonly response: ServerResponse
   /** The client connection (a queued pipelined response has none of its own yet). */
@@ -83,10 +85,22 @@ declare module 'fastify' {
   }
 }
 
+/** What the data path uses of undici's request handler (lib/api/api-request.js): set by its onConnect. */
+interface UpstreamCall {
+  abort: ((reason: Error) => void) | null
+  reason: Error | null
+}
+
+/** Raised into an upstream call whose client left: the call is cancelled and its connection freed. */
+class ClientGoneError extends Error {
+  readonly code = 'SWY_CLIENT_GONE'
+}
+
 /** The raw response's (and streamed body's) link back to the exchange, for the shared listeners. */
 const kExchange = Symbol('switchyard.exchange')
 type TaggedResponse = ServerResponse & { [kExchange]?: Exchange | undefined }
 type TaggedMessage = IncomingMessage & { [kExchange]?: BodyLimit | undefined }
+type TaggedHeaders = IncomingHttpHeaders & { [kExchange]?: Exchange }
 /**
  * A client connection's open exchanges (a list through Exchange.prev/next). A pipelined
  * response still queued behind another never gets the socket, so it never emits 'close':
@@ -126,6 +140,20 @@ export interface DataPath {
   setSecret (secret: string): void
   /** Closes idle upstream connections (after the server closed). */
   closeUpstreams (): Promise<void>
+}
+
+/**
+ * The upstream agent, keeping each call's handler on its exchange (the headers object carries
+ * the exchange under a symbol, which undici never sends: it reads Object.keys), so a client
+ * that leaves cancels its upstream call instead of holding a pool connection until the
+ * upstream answers. An override rather than compose(): no wrapper per request.
+ */
+class TrackingAgent extends Agent {
+  override dispatch (opts: Agent.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const ex = (opts.headers as TaggedHeaders | null | undefined)?.[kExchange]
+    if (ex !== undefined) ex.upstream = handler as unknown as UpstreamCall
+    return super.dispatch(opts, handler)
+  }
 }
 
 /** Thrown into the upstream body stream when the client's body passes proxy.bodyLimit. */
@@ -191,14 +219,13 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const logger = deps.logger
   const clock = deps.clock ?? new CoarseClock().start()
 
-  const agent = new Agent({
+  const agent = new TrackingAgent({
     connections: config.upstream.connections,
     keepAliveTimeout: config.upstream.keepAliveTimeoutMs,
     headersTimeout: config.upstream.responseTimeoutMs,
     bodyTimeout: config.upstream.bodyTimeoutMs,
     connect: { timeout: config.upstream.connectTimeoutMs, rejectUnauthorized: config.upstream.rejectUnauthorized }
   })
-
   // reply-from logs every failed upstream call at warn through request.log; switchyard logs
   // upstream failures itself (one line, rate-limited) and client aborts at debug, so requests
   // log through a child that passes errors only (one child, shared by every request).
@@ -290,6 +317,15 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       else if (socket[kOpen] === ex) socket[kOpen] = ex.next
       if (ex.next !== null) ex.next.prev = ex.prev
       ex.prev = ex.next = null
+    }
+    const call = ex.upstream
+    ex.upstream = null
+    if (status === 499 && call !== null && ex.target !== null) {
+      // The client left before its answer: cancel the upstream call (frees its connection).
+      if (ex.fault === FAULT_NONE) ex.fault = FAULT_CLIENT_GONE
+      const reason = new ClientGoneError('the client left before the upstream answered')
+      call.reason = reason
+      if (typeof call.abort === 'function') call.abort(reason)
     }
     const target = release(ex)
     if (target !== null && status !== 499 && ex.fault === FAULT_NONE) {
@@ -419,8 +455,12 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
 
   const replyOptions = {
     getUpstream: (request: FastifyRequest) => (request.swy as Exchange).target?.origin ?? '',
-    rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
-      policy.request(request.headers, headers.host, clientAddress(request)),
+    rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => {
+      const out: TaggedHeaders = policy.request(request.headers, headers.host, clientAddress(request))
+      const ex = request.swy
+      if (ex !== null) out[kExchange] = ex
+      return out
+    },
     rewriteHeaders: (headers: IncomingHttpHeaders, request?: FastifyRequest) => {
       policy.response(headers)
       const cookie = request?.swy?.cookie
@@ -457,9 +497,10 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
         metrics.upstreamError(ex.color, failure.kind)
         pools.outcome(failed, false, clock.ms)
         logUpstreamFailure(failed, failure)
-        // Once, on another target: a refused connection for any method whose body was not
-        // touched (nothing reached an upstream); a reset only for the configured methods.
-        if (!ex.retried && ((failure.kind === 'connect' && bodyUntouched(request)) ||
+        // Once, on another target, when retries are on (retry.methods not empty): a refused
+        // connection for any method whose body was not touched (nothing reached an
+        // upstream); a reset only for the configured methods.
+        if (!ex.retried && ((failure.kind === 'connect' && retryMethods.size > 0 && bodyUntouched(request)) ||
             ((failure.kind === 'connect' || failure.kind === 'reset') && retryMethods.has(request.method)))) {
           const next = retryTarget(failed.color, failed)
           if (next !== undefined) {

@@ -260,3 +260,23 @@ t.test('a refused connection is retried on another target for any method when th
   }
   await settled(sy.adminUrl)
 })
+
+t.test('a client that leaves while the upstream is slow cancels its upstream call and frees the pool connection', async (t) => {
+  const blue = await startRecorder(t, 'blue', (r, res) => {
+    if (r.url !== '/slow') res.end('blue')
+    // /slow is never answered: only a cancelled call frees its connection.
+  })
+  const sy = await startTestSwitchyard(t, testConfig([blue], { upstream: { connections: 1 } }))
+  const port = portOf(sy.proxyUrl)
+  for (let i = 0; i < 2; i++) {
+    const c = await RawClient.open(port)
+    const before = blue.received.length
+    c.write(head('GET /slow', ['Host: a']))
+    await until(`slow request #${i + 1} reaching the upstream`, async () => blue.received.length > before)
+    c.destroy()
+  }
+  const r = await rawRequest(port, head('GET /after', ['Host: a']), 'a request after two abandoned slow ones (a hang: the pool connection is still held)')
+  t.equal(r.status, 200)
+  await settled(sy.adminUrl)
+  t.equal(await upstreamErrors(sy.adminUrl), 0, 'a client leaving is not an upstream error')
+})
