@@ -35,7 +35,7 @@ import type { TlsMaterial } from '../tls.js'
 import { HeaderPolicy } from './header-policy.js'
 import { RequestRouter } from './request-router.js'
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js'
-import { TargetPools, type HealthEvent, type Target } from './target-pool.js'
+import { TargetPools, type HealthEvent, type PoolClock, type Target } from './target-pool.js'
 
 /** Why a request failed on the client's side (never an upstream failure). */
 const FAULT_NONE = 0
@@ -123,6 +123,8 @@ export interface ProxyDeps {
   readonly tls?: TlsMaterial | undefined
   /** The time the data path reads (ms since the epoch, a field); a CoarseClock by default. */
   readonly clock?: { readonly ms: number } | undefined
+  /** The time and timers of passive ejection; the real ones by default. */
+  readonly poolClock?: PoolClock | undefined
 }
 
 /** The running data path: the fastify server and the hooks to steer it. */
@@ -209,7 +211,7 @@ const LEVELS: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 3
 export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const { config, colors } = deps
   const metrics: RequestMetrics = config.metrics.enabled ? deps.metrics : NO_REQUEST_METRICS
-  const pools = new TargetPools(colors, deps.targets, config.health.passive, deps.onHealth)
+  const pools = new TargetPools(colors, deps.targets, config.health.passive, deps.onHealth, deps.poolClock)
   const available = pools.available
   const router = new RequestRouter({ colors, sticky: config.sticky, overrides: config.overrides, secret: deps.secret, available })
   const overrideHeader = router.overrideHeader
