@@ -153,7 +153,14 @@ export interface DataPath {
 class TrackingAgent extends Agent {
   override dispatch (opts: Agent.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     const ex = (opts.headers as TaggedHeaders | null | undefined)?.[kExchange]
-    if (ex !== undefined) ex.upstream = handler as unknown as UpstreamCall
+    if (ex !== undefined) {
+      ex.upstream = handler as unknown as UpstreamCall
+      // undici's request handler destroys the body stream on any error, even a refused
+      // connection that never read it; without its reference the client's body survives
+      // such a failure and the request can be retried on another target. Once undici
+      // writes the body it destroys it itself on failure (client-h1 writeStream).
+      ;(handler as unknown as { body: unknown }).body = null
+    }
     return super.dispatch(opts, handler)
   }
 }
@@ -264,6 +271,8 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     clientErrorHandler: onClientError
   })
   server.decorateRequest('swy', null)
+  let closing = false
+  server.addHook('preClose', (done) => { closing = true; done() })
   // Bodies are never parsed on the data path: every content type (and none) streams to the
   // upstream byte for byte. fastify's own parsers (JSON, text/plain decoded as UTF-8) go.
   server.removeAllContentTypeParsers()
@@ -465,6 +474,9 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     },
     rewriteHeaders: (headers: IncomingHttpHeaders, request?: FastifyRequest) => {
       policy.response(headers)
+      // Shutting down: the connection closes after this answer instead of idling in
+      // keep-alive (server.close() reaps only the connections idle when it starts).
+      if (closing) headers.connection = 'close'
       const cookie = request?.swy?.cookie
       if (cookie !== undefined && cookie !== '') {
         const prior = headers['set-cookie']
@@ -521,6 +533,8 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
         }
       }
       const body = errorBody(failure.code, `${errorBody(failure.code).message} (color "${colors[ex.color] ?? 'none'}")`)
+      // A body never sent upstream is still unread: close the connection after the answer.
+      if (!bodyUntouched(request) || !bodyDone(request)) reply.header('connection', 'close')
       void reply.code(ERRORS[failure.code].status).send(body)
     }
   }
@@ -568,6 +582,12 @@ function bodyUntouched (request: FastifyRequest): boolean {
   const body = request.body as (NodeJS.ReadableStream & { destroyed?: boolean, readableDidRead?: boolean }) | undefined | null
   if (body === undefined || body === null) return true
   return body.destroyed === false && body.readableDidRead === false
+}
+
+/** True when the request has no body stream or it has ended. */
+function bodyDone (request: FastifyRequest): boolean {
+  const body = request.body as { readableEnded?: boolean } | undefined | null
+  return body === undefined || body === null || body.readableEnded !== false
 }
 
 /** A listener that only marks an error as handled (the exchange's fault says what happened). */
