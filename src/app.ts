@@ -13,7 +13,7 @@ import type { StoreConfig } from './config/config-types.js'
 import { Metrics } from './metrics/metrics.js'
 import { ActiveChecker } from './health/active-checker.js'
 import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
-import type { TargetPools } from './proxy/target-pool.js'
+import type { PoolClock, TargetPools } from './proxy/target-pool.js'
 import type { TargetAdmin } from './admin/admin-server.js'
 import { weightsToPercent } from './routing/weights.js'
 import { FileStore } from './state/file-store.js'
@@ -22,6 +22,7 @@ import { RedisStore } from './state/redis-store.js'
 import { MemoryStore } from './state/memory-store.js'
 import type { Store } from './state/store.js'
 import { Switchboard } from './state/switchboard.js'
+import { readTls, tlsError } from './tls.js'
 
 /** Options beyond the config file. */
 export interface StartOptions {
@@ -32,6 +33,10 @@ export interface StartOptions {
   /** Listen ports to use instead of the configured ones (tests pass 0). */
   readonly proxyPort?: number
   readonly adminPort?: number
+  /** The data path's time (ms since the epoch, read as a field) instead of a CoarseClock (tests). */
+  readonly clock?: { readonly ms: number }
+  /** Passive ejection's time and timers instead of the real ones (tests). */
+  readonly poolClock?: PoolClock
 }
 
 /** A running switchyard. */
@@ -60,11 +65,11 @@ export function defaultInstanceId (): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
 }
 
-function urlOf (server: FastifyInstance): string {
+function urlOf (server: FastifyInstance, tls: boolean): string {
   const address = server.server.address()
   if (address === null || typeof address === 'string') return String(address)
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  return `http://${host}:${address.port}`
+  return `${tls ? 'https' : 'http'}://${host}:${address.port}`
 }
 
 /** The admin API's view of the data path's targets. */
@@ -92,6 +97,11 @@ function targetAdmin (pools: TargetPools, colors: readonly string[]): TargetAdmi
 /** Starts switchyard on a validated config. */
 export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions = {}): Promise<Running> {
   const { config, colors } = loaded
+  // TLS files are read before anything starts: a missing one stops the start, listing both listeners' problems.
+  const tlsProblems: string[] = []
+  const dataTls = readTls(config.listen.tls, 'listen.tls', tlsProblems)
+  readTls(config.admin.listen.tls, 'admin.listen.tls', tlsProblems)
+  if (tlsProblems.length > 0) throw tlsError(tlsProblems)
   const logger = opts.logger ?? pino({ level: config.log.level, name: 'switchyard' })
   const flogger = logger as unknown as FastifyBaseLogger
   const store = opts.store ?? createStore(config.store)
@@ -123,6 +133,9 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     secret: switchboard.secret,
     metrics,
     logger: flogger,
+    tls: dataTls,
+    clock: opts.clock,
+    poolClock: opts.poolClock,
     onHealth: ({ target, healthy, why }) => {
       metrics.targetHealth(target.colorName, target.id, healthy)
       logger[healthy ? 'info' : 'warn']({ color: target.colorName, target: target.id, health: target.health, why }, healthy ? 'target healthy' : 'target unhealthy')
@@ -179,8 +192,8 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     await dataPath.server.close()
     throw e
   }
-  const proxyUrl = urlOf(dataPath.server)
-  const adminUrl = urlOf(admin)
+  const proxyUrl = urlOf(dataPath.server, dataTls !== undefined)
+  const adminUrl = urlOf(admin, config.admin.listen.tls !== undefined)
   const state = switchboard.state
   logger.info({ proxy: proxyUrl, admin: adminUrl, version: state.version, weights: weightsToPercent(colors, state.weights), store: store.kind }, 'switchyard started')
 
