@@ -5,14 +5,14 @@ import { Redis } from 'ioredis'
 import { startSwitchyard } from '../../src/app.js'
 import { freePort, spawnCli, waitForReady } from '../helpers/process.js'
 import { startRedis } from '../helpers/redis.js'
-import { adminCall, send, sleep, startTestSwitchyard, startUpstream, stickyCookie, type Teardown, testConfig, testLogger, until, type Upstream } from '../helpers/services.js'
+import { adminCall, send, startTestSwitchyard, startUpstream, stickyCookie, type Teardown, testConfig, testLogger, until, type Upstream } from '../helpers/services.js'
 
 async function colors (t: Teardown): Promise<Upstream[]> {
   return [await startUpstream(t, 'blue'), await startUpstream(t, 'green')]
 }
 
 function redisStore (url: string, dir: string, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { store: { kind: 'redis', url, lastKnownPath: join(dir, `${name}-last-known.json`), resyncIntervalMs: 500, heartbeatMs: 100, instanceTtlMs: 1000, ...extra }, instance: { id: name } }
+  return { store: { kind: 'redis', url, lastKnownPath: join(dir, `${name}-last-known.json`), resyncIntervalMs: 500, heartbeatMs: 100, instanceTtlMs: 5000, ...extra }, instance: { id: name } }
 }
 
 
@@ -119,7 +119,7 @@ t.test('Redis killed under steady traffic: no failed request, writes 503, then r
   }
   const traffic = Promise.all([load(a.proxyUrl), load(b.proxyUrl), load(a.proxyUrl), load(b.proxyUrl)])
 
-  await sleep(200)
+  await until('steady traffic to start', () => sent >= 20, { detail: () => `${sent} sent` })
   await redis.kill()
   await until('a sees the store down', async () => ((await adminCall(a.adminUrl, 'GET', '/readyz')).json as { status: string }).status === 'degraded')
   const readyz = await adminCall(b.adminUrl, 'GET', '/readyz')
@@ -130,7 +130,8 @@ t.test('Redis killed under steady traffic: no failed request, writes 503, then r
   t.equal((write.json as { error: string }).error, 'SWY_ERR_STORE_UNAVAILABLE')
   t.match((await send(a.adminUrl + '/metrics')).body, /switchyard_store_up\{kind="redis"\} 0/)
   t.equal(((await adminCall(b.adminUrl, 'GET', '/state')).json as { version: number }).version, last, 'still routing by the last version')
-  await sleep(300)
+  const at = sent
+  await until('traffic to go on while Redis is down', () => sent >= at + 50, { detail: () => `${sent - at} sent since` })
 
   await redis.start()
   await until('both instances ready again', async () => {
@@ -151,6 +152,7 @@ t.test('Redis killed under steady traffic: no failed request, writes 503, then r
   t.equal(wb.status, 200, 'a write works on B')
   t.match((await send(a.adminUrl + '/metrics')).body, /switchyard_store_up\{kind="redis"\} 1/)
 
+  await until('over 100 requests in all', () => sent > 100, { detail: () => `${sent} sent` })
   running = false
   await traffic
   t.ok(sent > 100, `steady traffic was sent (${sent} requests)`)
