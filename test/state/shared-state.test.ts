@@ -15,8 +15,6 @@ function redisStore (url: string, dir: string, name: string, extra: Record<strin
   return { store: { kind: 'redis', url, lastKnownPath: join(dir, `${name}-last-known.json`), resyncIntervalMs: 500, heartbeatMs: 100, instanceTtlMs: 5000, ...extra }, instance: { id: name } }
 }
 
-
-
 t.test('two instances race a compare-and-set: exactly one wins, the other gets 412, no lost update', async (t) => {
   const redis = await startRedis(t)
   const dir = t.testdir()
@@ -82,7 +80,7 @@ t.test('three proxy processes: a flip through one reaches all; ?wait returns aft
   await until('three live instances', async () => ((await adminCall(p1.admin, 'GET', '/instances')).json as { instances: unknown[] }).instances.length === 3)
   const flip = await adminCall(p2.admin, 'POST', '/flip?wait=5000', { to: 'green', reason: 'release' })
   t.equal(flip.status, 200)
-  const prop = (flip.json as { propagation: { converged: boolean, applied: Array<{ id: string, appliedVersion: number }>, lagging: unknown[] }, version: number })
+  const prop = flip.json as { propagation: { converged: boolean, applied: Array<{ id: string, appliedVersion: number }>, lagging: unknown[] }, version: number }
   t.equal(prop.propagation.converged, true)
   t.same(prop.propagation.applied.map((i) => i.id).sort(), ['p1', 'p2', 'p3'], 'all three applied before the answer')
   t.ok(prop.propagation.applied.every((i) => i.appliedVersion >= prop.version))
