@@ -148,7 +148,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     : new ActiveChecker({ ...active, path: active.path }, dataPath.pools.byColor.flat().map((t) => ({
       origin: t.origin,
       verdict: (healthy: boolean, why: string) => { dataPath.pools.setActiveHealth(t, healthy, why) }
-    })))
+    })), (origin, error) => { logger.error({ target: origin, err: error }, 'active health check round failed; checks go on') })
   switchboard.onSecret((secret) => { dataPath.setSecret(secret) })
   switchboard.onApply((state, before) => {
     dataPath.apply(state)

@@ -22,15 +22,20 @@ export interface Probed {
   verdict (healthy: boolean, why: string): void
 }
 
+/** Told of an error a probe round threw (a verdict callback that threw): the checker goes on. */
+export type ProbeErrorListener = (origin: string, error: unknown) => void
+
 /** Probes a set of targets until stopped. */
 export class ActiveChecker {
   readonly #policy: ActiveCheckPolicy
   readonly #agent: Agent
   readonly #timers: NodeJS.Timeout[] = []
+  readonly #onError: ProbeErrorListener
   #stopped = false
 
-  constructor (policy: ActiveCheckPolicy, targets: readonly Probed[]) {
+  constructor (policy: ActiveCheckPolicy, targets: readonly Probed[], onError: ProbeErrorListener = () => {}) {
     this.#policy = policy
+    this.#onError = onError
     this.#agent = new Agent({ connections: 2, keepAliveTimeout: policy.intervalMs * 2, connect: { timeout: policy.timeoutMs } })
     for (const t of targets) this.#watch(t)
   }
@@ -53,7 +58,7 @@ export class ActiveChecker {
         ok = res.statusCode >= 200 && res.statusCode < 400
         why = `GET ${this.#policy.path} answered ${res.statusCode}`
       } catch (e) {
-        why = `GET ${this.#policy.path} failed: ${(e as { code?: string }).code ?? (e as Error).message}`
+        why = `GET ${this.#policy.path} failed: ${describe(e)}`
       }
       if (this.#stopped) return
       if (ok) { successes++; failures = 0 } else { failures++; successes = 0 }
@@ -64,12 +69,18 @@ export class ActiveChecker {
     const tick = (): void => {
       if (running || this.#stopped) return
       running = true
-      probe().finally(() => { running = false })
+      // A round that throws (a verdict callback) must never become an unhandled rejection,
+      // which ends a Node 20 process: it is reported and the next tick probes again.
+      probe().catch((e: unknown) => { this.#report(target.origin, e) }).finally(() => { running = false })
     }
     const timer = setInterval(tick, this.#policy.intervalMs)
     timer.unref()
     this.#timers.push(timer)
     tick()
+  }
+
+  #report (origin: string, error: unknown): void {
+    try { this.#onError(origin, error) } catch { /* a failing reporter must not stop the checks either */ }
   }
 
   /** Stops probing and closes the probe connections. */
@@ -78,4 +89,14 @@ export class ActiveChecker {
     for (const t of this.#timers) clearInterval(t)
     await this.#agent.close()
   }
+}
+
+/** A probe failure's code or message, whatever was thrown. */
+function describe (e: unknown): string {
+  if (typeof e === 'object' && e !== null) {
+    const { code, message } = e as { code?: unknown, message?: unknown }
+    if (typeof code === 'string') return code
+    if (typeof message === 'string') return message
+  }
+  return String(e)
 }

@@ -1,5 +1,6 @@
 import t from 'tap'
-import { adminCall, send, startTestSwitchyard, startUpstream, testConfig } from '../helpers/services.js'
+import { gate } from '../helpers/harness.js'
+import { adminCall, send, startTestSwitchyard, startUpstream, testConfig, until } from '../helpers/services.js'
 
 t.test('GET /targets and target modes through the admin API', async (t) => {
   const a = await startUpstream(t, 'blue')
@@ -51,16 +52,21 @@ t.test('GET /targets and target modes through the admin API', async (t) => {
 })
 
 t.test('drain?wait answers when in-flight requests have finished (202 if the wait ran out)', async (t) => {
-  const slow = await startUpstream(t, 'blue', { delayMs: 600 })
+  // The slow target holds its request until the test opens the gate: in flight for as long as
+  // the test needs, whatever the machine's speed (no delay to race against).
+  const held = gate()
+  t.teardown(held.open)
+  const slow = await startUpstream(t, 'blue', { holdUntil: held.opened })
   const other = await startUpstream(t, 'blue')
   const g = await startUpstream(t, 'green')
   const sy = await startTestSwitchyard(t, testConfig([slow, other, g]))
   const id = encodeURIComponent(`127.0.0.1:${slow.port}`)
   const pending = send(sy.proxyUrl + '/')
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await until('the request to reach the slow target', () => slow.seen.length === 1, { detail: () => `slow saw ${slow.seen.length}, other saw ${other.seen.length}` })
   const short = await adminCall(sy.adminUrl, 'POST', `/targets/blue/${id}/drain?wait=50`)
   t.equal(short.status, 202, 'still one request in flight after 50 ms')
   t.same((short.json as { target: unknown }).target, { color: 'blue', id: `127.0.0.1:${slow.port}`, mode: 'draining', inFlight: 1, drained: false })
+  held.open()
   const long = await adminCall(sy.adminUrl, 'POST', `/targets/blue/${id}/drain?wait=5000`)
   t.equal(long.status, 200)
   t.equal((long.json as { target: { drained: boolean } }).target.drained, true)

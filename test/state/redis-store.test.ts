@@ -4,7 +4,7 @@ import { validateConfig } from '../../src/config/load-config.js'
 import { historyEntry, initialState, setWeights } from '../../src/routing/routing-state.js'
 import { RedisStore, type RedisStoreConfig } from '../../src/state/redis-store.js'
 import { startRedis } from '../helpers/redis.js'
-import type { Teardown } from '../helpers/services.js'
+import { type Teardown, until } from '../helpers/services.js'
 
 function storeConfig (url: string, dir: string, extra: Partial<RedisStoreConfig> = {}): RedisStoreConfig {
   const loaded = validateConfig({ colors: { blue: { targets: ['http://127.0.0.1:1'] } }, store: { kind: 'redis', url, lastKnownPath: `${dir}/lk.json`, ...extra } }, {})
@@ -41,7 +41,7 @@ t.test('compare-and-set on version: one writer wins, history and notification fo
   t.same(history.map((h) => h.version), [2, 1], 'history newest first, no lost entry')
   const winner = ra.ok ? s2a : s2b
   t.same((await b.load())?.weights, winner.weights, 'both read the winner')
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await until('subscribers to hear of version 2', () => seen.includes(2), { detail: () => `heard ${JSON.stringify(seen)}` })
   t.ok(seen.includes(2), 'subscribers heard of version 2')
 })
 
@@ -75,7 +75,7 @@ t.test('heartbeats expire after their TTL', async (t) => {
   await a.heartbeat({ id: 'one', appliedVersion: 3, appliedAt: 1, at: 2 }, 150)
   await a.heartbeat({ id: 'two', appliedVersion: 4, appliedAt: 1, at: 2 }, 60_000)
   t.same((await a.instances()).map((i) => i.id).sort(), ['one', 'two'])
-  await new Promise((resolve) => setTimeout(resolve, 300))
+  await until('the 150 ms heartbeat to expire', async () => (await a.instances()).length === 1)
   t.same((await a.instances()).map((i) => i.id), ['two'], 'the expired heartbeat is gone')
 })
 
@@ -102,13 +102,13 @@ t.test('with Redis down every call fails fast with SWY_ERR_STORE_UNAVAILABLE', a
   await a.connect()
   await a.compareAndSet(0, s1, historyEntry(null, s1))
   await redis.kill()
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await until('the store to report Redis down', () => ups.length >= 2, { detail: () => `connectivity ${JSON.stringify(ups)}` })
   await t.rejects(a.load(), { code: 'SWY_ERR_STORE_UNAVAILABLE' })
   const s2 = setWeights(s1, { blue: 0, green: 10000 }, meta)
   await t.rejects(a.compareAndSet(1, s2, historyEntry(s1, s2)), { code: 'SWY_ERR_STORE_UNAVAILABLE' })
   t.same(ups, [true, false], 'connectivity reported up, then down')
   await redis.start()
-  for (let i = 0; i < 100 && ups.length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  await until('the store to report Redis up again', () => ups.length >= 3, { detail: () => `connectivity ${JSON.stringify(ups)}` })
   t.same(ups, [true, false, true], 'and up again after a restart')
   t.equal(await a.load(), null, 'the restarted Redis is empty')
 })

@@ -5,17 +5,15 @@ import { Redis } from 'ioredis'
 import { startSwitchyard } from '../../src/app.js'
 import { freePort, spawnCli, waitForReady } from '../helpers/process.js'
 import { startRedis } from '../helpers/redis.js'
-import { adminCall, send, sleep, startTestSwitchyard, startUpstream, stickyCookie, type Teardown, testConfig, testLogger, until, type Upstream } from '../helpers/services.js'
+import { adminCall, send, startTestSwitchyard, startUpstream, stickyCookie, type Teardown, testConfig, testLogger, until, type Upstream } from '../helpers/services.js'
 
 async function colors (t: Teardown): Promise<Upstream[]> {
   return [await startUpstream(t, 'blue'), await startUpstream(t, 'green')]
 }
 
 function redisStore (url: string, dir: string, name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { store: { kind: 'redis', url, lastKnownPath: join(dir, `${name}-last-known.json`), resyncIntervalMs: 500, heartbeatMs: 100, instanceTtlMs: 1000, ...extra }, instance: { id: name } }
+  return { store: { kind: 'redis', url, lastKnownPath: join(dir, `${name}-last-known.json`), resyncIntervalMs: 500, heartbeatMs: 100, instanceTtlMs: 5000, ...extra }, instance: { id: name } }
 }
-
-
 
 t.test('two instances race a compare-and-set: exactly one wins, the other gets 412, no lost update', async (t) => {
   const redis = await startRedis(t)
@@ -82,7 +80,7 @@ t.test('three proxy processes: a flip through one reaches all; ?wait returns aft
   await until('three live instances', async () => ((await adminCall(p1.admin, 'GET', '/instances')).json as { instances: unknown[] }).instances.length === 3)
   const flip = await adminCall(p2.admin, 'POST', '/flip?wait=5000', { to: 'green', reason: 'release' })
   t.equal(flip.status, 200)
-  const prop = (flip.json as { propagation: { converged: boolean, applied: Array<{ id: string, appliedVersion: number }>, lagging: unknown[] }, version: number })
+  const prop = flip.json as { propagation: { converged: boolean, applied: Array<{ id: string, appliedVersion: number }>, lagging: unknown[] }, version: number }
   t.equal(prop.propagation.converged, true)
   t.same(prop.propagation.applied.map((i) => i.id).sort(), ['p1', 'p2', 'p3'], 'all three applied before the answer')
   t.ok(prop.propagation.applied.every((i) => i.appliedVersion >= prop.version))
@@ -119,7 +117,7 @@ t.test('Redis killed under steady traffic: no failed request, writes 503, then r
   }
   const traffic = Promise.all([load(a.proxyUrl), load(b.proxyUrl), load(a.proxyUrl), load(b.proxyUrl)])
 
-  await sleep(200)
+  await until('steady traffic to start', () => sent >= 20, { detail: () => `${sent} sent` })
   await redis.kill()
   await until('a sees the store down', async () => ((await adminCall(a.adminUrl, 'GET', '/readyz')).json as { status: string }).status === 'degraded')
   const readyz = await adminCall(b.adminUrl, 'GET', '/readyz')
@@ -130,7 +128,8 @@ t.test('Redis killed under steady traffic: no failed request, writes 503, then r
   t.equal((write.json as { error: string }).error, 'SWY_ERR_STORE_UNAVAILABLE')
   t.match((await send(a.adminUrl + '/metrics')).body, /switchyard_store_up\{kind="redis"\} 0/)
   t.equal(((await adminCall(b.adminUrl, 'GET', '/state')).json as { version: number }).version, last, 'still routing by the last version')
-  await sleep(300)
+  const at = sent
+  await until('traffic to go on while Redis is down', () => sent >= at + 50, { detail: () => `${sent - at} sent since` })
 
   await redis.start()
   await until('both instances ready again', async () => {
@@ -151,6 +150,7 @@ t.test('Redis killed under steady traffic: no failed request, writes 503, then r
   t.equal(wb.status, 200, 'a write works on B')
   t.match((await send(a.adminUrl + '/metrics')).body, /switchyard_store_up\{kind="redis"\} 1/)
 
+  await until('over 100 requests in all', () => sent > 100, { detail: () => `${sent} sent` })
   running = false
   await traffic
   t.ok(sent > 100, `steady traffic was sent (${sent} requests)`)

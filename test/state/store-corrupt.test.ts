@@ -7,7 +7,7 @@ import { historyEntry, initialState, setWeights, type RoutingState } from '../..
 import { RedisStore, type RedisStoreConfig } from '../../src/state/redis-store.js'
 import { Switchboard } from '../../src/state/switchboard.js'
 import { startRedis } from '../helpers/redis.js'
-import { adminCall, send, sleep, startTestSwitchyard, startUpstream, testConfig, until, type Teardown } from '../helpers/services.js'
+import { adminCall, send, startTestSwitchyard, startUpstream, testConfig, until, type Teardown } from '../helpers/services.js'
 
 // Hostile or damaged values written straight into a real Redis (ioredis, no switchyard code):
 // every one is SWY_ERR_STORE_CORRUPT naming its problem, never a 500 with a stack, never accepted.
@@ -29,6 +29,11 @@ async function rawClient (t: Teardown, url: string): Promise<Redis> {
   const raw = new Redis(url)
   t.teardown(() => raw.disconnect())
   return raw
+}
+
+/** How many GETs this Redis has served (the store reads its state with GET). */
+async function stateReads (raw: Redis): Promise<number> {
+  return Number(/cmdstat_get:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0)
 }
 
 /** Writes a good state, history and secret under `prefix`, then applies `spoil` to the raw values. */
@@ -124,8 +129,10 @@ t.test('while running: a hostile value published keeps routing on the last good 
     t.equal((refused.json as { error: string }).error, 'SWY_ERR_STORE_CORRUPT')
     t.notMatch(refused.body, /\n\s+at /, `${name}: no stack in the answer`)
     t.equal(await raw.get(k.state), value, `${name}: the damaged value is left for the operator`)
-    // Several re-reads later (resyncIntervalMs 200) the problem is still logged once.
-    await sleep(700)
+    // Several re-reads later (resyncIntervalMs 200) the problem is still logged once: wait for
+    // the re-reads themselves (Redis counts every GET), not for a time in which they might run.
+    const readsBefore = await stateReads(raw)
+    await until(`${name}: three re-reads of the damaged value`, async () => (await stateReads(raw)) >= readsBefore + 3)
     t.equal(lines.filter((l) => l.level === 50 && /not valid/.test(l.msg)).length, 1, `${name}: one error logged, not one per re-read`)
   }
 
