@@ -30,6 +30,7 @@ export const listenSchema = Type.Object({
 /** An admin bearer token: a name (recorded as changedBy) and a role. */
 export const adminTokenSchema = Type.Object({
   name: Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,64}$', description: 'recorded as changedBy' }),
+  // eslint-disable-next-line no-template-curly-in-string -- the description names the ${ENV} syntax on purpose
   token: Type.String({ minLength: 16, maxLength: 512, description: 'the bearer token (16 characters or more); use ${ENV}' }),
   role: Defaulted(Type.Enum(['read', 'write'], { description: 'read: GET routes only; write: everything' }), 'write')
 }, { additionalProperties: false })

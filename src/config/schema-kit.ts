@@ -12,7 +12,7 @@ import { Type, type Static, type TSchema, type TSchemaOptions, type TUnsafe } fr
  * validated. The schema itself is TypeBox's `Optional(schema)` with the default added.
  */
 export function Defaulted<T extends TSchema> (schema: T, value: Static<T>): T {
-  return Object.assign(Type.Optional(schema), { default: value }) as unknown as T
+  return Object.assign(Type.Optional(schema), { default: value })
 }
 
 /**
@@ -20,7 +20,7 @@ export function Defaulted<T extends TSchema> (schema: T, value: Static<T>): T {
  * is `{}` and the validator fills that in (Ajv `useDefaults`).
  */
 export function DefaultedObject<T extends TSchema> (schema: T): T {
-  return Object.assign(Type.Optional(schema), { default: {} }) as unknown as T
+  return Object.assign(Type.Optional(schema), { default: {} })
 }
 
 /** An object with any keys (checked by `propertyNames`, if given), each value of one schema. */

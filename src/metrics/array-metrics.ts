@@ -86,7 +86,7 @@ export class ArrayHistogram {
     const bounds = this.bounds
     let b = 0
     while (b < bounds.length && value > (bounds[b] as number)) b++
-    ;(this.counts as Float64Array)[s * this.#width + b] = (this.counts[s * this.#width + b] as number) + 1
+    this.counts[s * this.#width + b] = (this.counts[s * this.#width + b] as number) + 1
     this.sums[s] = (this.sums[s] as number) + value
   }
 }

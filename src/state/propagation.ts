@@ -61,6 +61,7 @@ export class PropagationWatch {
         const left = deadline - Date.now()
         if (p.lagging.length === 0 || left <= 0) return p
         // A heartbeat that landed while we were reading is checked at once.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the heartbeat listener during the await above
         if (heard) continue
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.min(recheckMs, left))

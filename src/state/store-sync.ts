@@ -182,6 +182,7 @@ export class StoreSync implements ChangeCommitter {
     if (this.#problem !== undefined) {
       // A damaged value is left for the operator, not overwritten by the next write.
       await this.resync()
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- resync() may clear it
       if (this.#problem !== undefined) return { code: 'SWY_ERR_STORE_CORRUPT', message: this.#problem }
     }
     try {

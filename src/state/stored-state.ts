@@ -137,7 +137,7 @@ function describe (unit: readonly string[], what: string): string {
     case 'kind': return `${where} must be one of init, weights, flip, rollback, target`
     case 'changedAt': return `${where} must be an ISO 8601 time`
     case 'changedBy': case 'reason': return `${where} must be a string`
-    default: return `${where} must be an object`
+    case undefined: default: return `${where} must be an object`
   }
 }
 

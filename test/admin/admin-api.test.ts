@@ -82,7 +82,7 @@ t.test('PUT /weights sets the split, records previous and history', async (t) =>
     before: { version: 1, weights: { blue: 100, green: 0 } },
     after: { version: 2, weights: { blue: 90, green: 10 } }
   })
-  t.ok(typeof entries[0]?.changedAt === 'string' && !Number.isNaN(Date.parse(entries[0].changedAt as string)), 'changedAt is a timestamp')
+  t.ok(typeof entries[0]?.changedAt === 'string' && !Number.isNaN(Date.parse(entries[0].changedAt)), 'changedAt is a timestamp')
   t.match(entries[1], { version: 1, kind: 'init', before: null, after: { weights: { blue: 100, green: 0 } } })
 })
 

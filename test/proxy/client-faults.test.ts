@@ -261,7 +261,7 @@ t.test('a refused connection is retried on another target for any method, with i
     const withLength = await rawRequest(port, head('POST /with-body', ['Host: a', 'Content-Type: text/plain', `Content-Length: ${body.length}`]) + body, `POST with a body #${i + 1}`)
     t.equal(withLength.status, 200, `POST with a body #${i + 1}: answered by the live target`)
     t.equal(alive.received[alive.received.length - 1]?.body.toString(), body, 'the whole body arrived once')
-    const chunkedBody = await rawRequest(port, head('PUT /chunked', ['Host: a', 'Transfer-Encoding: chunked']) + `5\r\nhello\r\n0\r\n\r\n`, `chunked PUT #${i + 1}`)
+    const chunkedBody = await rawRequest(port, head('PUT /chunked', ['Host: a', 'Transfer-Encoding: chunked']) + '5\r\nhello\r\n0\r\n\r\n', `chunked PUT #${i + 1}`)
     t.equal(chunkedBody.status, 200, `chunked PUT #${i + 1}: answered by the live target`)
     t.equal(alive.received[alive.received.length - 1]?.body.toString(), 'hello')
   }
