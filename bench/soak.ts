@@ -50,6 +50,15 @@ const K = {
   settleMs: knob('SOAK_SETTLE_MS', 20_000)
 } as const
 
+/** SOAK_HOSTILE_KINDS=a,b limits the hostile clients to those kinds (to reproduce one finding). */
+const hostileKinds = (process.env.SOAK_HOSTILE_KINDS ?? '') === ''
+  ? HOSTILE_KINDS
+  : (process.env.SOAK_HOSTILE_KINDS ?? '').split(',').map((name) => {
+      const k = HOSTILE_KINDS.find((x) => x.name === name.trim())
+      if (k === undefined) throw new Error(`SOAK_HOSTILE_KINDS: unknown kind "${name}" (known: ${HOSTILE_KINDS.map((x) => x.name).join(', ')})`)
+      return k
+    })
+
 const sleep = async (ms: number): Promise<void> => { if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms)) }
 const mb = (bytes: number): number => round(bytes / 1048576, 1)
 
@@ -57,6 +66,9 @@ const mb = (bytes: number): number => round(bytes / 1048576, 1)
 interface Kill {
   readonly target: string
   readonly color: string
+  /** SIGKILL sent. */
+  readonly signalAt: number
+  /** The process's exit seen by the soak (the kill time of the classification). */
   readonly at: number
   restartedAt: number
 }
@@ -81,10 +93,15 @@ async function chaos (t0: number, end: number, upstreams: readonly SoakUpstream[
   for (const e of events) {
     await sleep(t0 + e.at - performance.now())
     if (e.what === 'upstream') {
-      const u = upstreams[next++ % upstreams.length] as SoakUpstream
-      const k: Kill = { target: u.id, color: u.color, at: since(), restartedAt: -1 }
-      kills.push(k)
+      // Colors alternate: blue-0, green-0, blue-1, green-1, …
+      const half = upstreams.length >> 1
+      const j = next++ % upstreams.length
+      const u = upstreams[(j >> 1) + (j % 2) * half] as SoakUpstream
+      const signalAt = since()
       await u.kill()
+      // The kill time is when the soak saw the process exit: requests sent before it reached a live upstream.
+      const k: Kill = { target: u.id, color: u.color, signalAt, at: since(), restartedAt: -1 }
+      kills.push(k)
       await sleep(K.upstreamDownMs)
       await u.restart()
       k.restartedAt = since()
@@ -143,7 +160,7 @@ async function flipper (t0: number, end: number, instances: readonly SoakInstanc
 
 /**
  * A failure is "in flight on the killed upstream" only if, for some kill of target T (color C)
- * at time k: the request started before k, ended in [k, k + SOAK_KILL_WINDOW_MS], and ended
+ * at time k (when the soak saw T's process exit after its SIGKILL): the request started before k, ended in [k, k + SOAK_KILL_WINDOW_MS], and ended
  * with an upstream error: either a 502/504 whose switchyard error code is SWY_ERR_UPSTREAM_*
  * and whose message names color C, or a 2xx from T (its x-upstream-id) whose body was cut
  * while being read. Everything else is an unacceptable failure.
@@ -211,6 +228,7 @@ async function main (): Promise<number> {
       timeoutMs: K.clientTimeoutMs
     })
     const hostile = runHostileClients({
+      kinds: hostileKinds,
       ports: instances.map((i) => i.proxyPort),
       perSecond: K.hostilePerSecond,
       until: end,
@@ -292,6 +310,10 @@ async function main (): Promise<number> {
         okByColor: stats.byColor,
         stickyCookieChanges: stats.cookieChanges,
         latencyMs: { p50: round(percentile(lat, 50), 2), p99: round(percentile(lat, 99), 2), max: round(lat.at(-1) ?? Number.NaN, 2) },
+        latencyMsByKind: Object.fromEntries(Object.entries(stats.latenciesByKind).map(([k, v]) => {
+          v.sort((a, b) => a - b)
+          return [k, { n: v.length, p50: round(percentile(v, 50), 2), p99: round(percentile(v, 99), 2) }]
+        })),
         classification: 'in flight on the killed upstream = started before a kill of target T (color C), ended within SOAK_KILL_WINDOW_MS after it, with a 502/504 SWY_ERR_UPSTREAM_* naming color C or a 2xx from T whose body was cut; anything else is an unacceptable failure',
         otherByCause: countBy(other, (f) => `${f.kind} ${f.status} ${f.code}`.trim()),
         onKilledByCause: countBy(onKilled, (f) => `${f.kind} ${f.status} ${f.code}`.trim()),
@@ -304,7 +326,8 @@ async function main (): Promise<number> {
       hostile: {
         launched: hostileResult.launched,
         skippedAtCap: hostileResult.skipped,
-        expected: Object.fromEntries(HOSTILE_KINDS.map((k) => [k.name, k.expect])),
+        kinds: hostileKinds.map((k) => k.name),
+        expected: Object.fromEntries(hostileKinds.map((k) => [k.name, k.expect])),
         got: hostileResult.counts
       },
       instances: perInstance,
@@ -319,9 +342,10 @@ async function main (): Promise<number> {
     if (onKilled.length > 0) line(`  killed-upstream failures by cause: ${JSON.stringify(result.requests.onKilledByCause)}`)
     line(`  non-2xx by status: ${JSON.stringify(stats.non2xx)}`)
     line(`  good requests latency: p50 ${result.requests.latencyMs.p50} ms, p99 ${result.requests.latencyMs.p99} ms, max ${result.requests.latencyMs.max} ms; by color ${JSON.stringify(stats.byColor)}`)
+    line(`    by kind: ${Object.entries(result.requests.latencyMsByKind).map(([k, v]) => `${k} n=${v.n} p50 ${v.p50} p99 ${v.p99}`).join('; ')}`)
     line(`  upstream kills ${kills.length}, redis outages ${outages.length}; admin writes ${flipResult.sent}: ${JSON.stringify(flipResult.byStatus)}; during redis outages ${JSON.stringify(flipResult.duringRedisOutage)}`)
     line(`  hostile clients ${hostileResult.launched} (skipped at cap ${hostileResult.skipped}):`)
-    for (const k of HOSTILE_KINDS) line(`    ${k.name.padEnd(20)} ${JSON.stringify(hostileResult.counts[k.name] ?? {})}   expected: ${k.expect}`)
+    for (const k of hostileKinds) line(`    ${k.name.padEnd(20)} ${JSON.stringify(hostileResult.counts[k.name] ?? {})}   expected: ${k.expect}`)
     for (const p of perInstance) {
       line(`  ${p.id}: RSS ${p.rssStartMb} MB at ${p.rssStartAtS}s → ${p.rssEndMb} MB at ${p.rssEndAtS}s (${p.rssGrowthPct >= 0 ? '+' : ''}${p.rssGrowthPct}%); in-flight ${p.inFlightZero ? `0 after ${p.inFlightWaitedMs} ms` : `NOT 0: targets ${JSON.stringify(p.targetsInFlight)}, gauge ${p.inFlightGauge} ${p.inFlightError}`}; upstream errors ${JSON.stringify(p.upstreamErrorsByKind)}`)
     }

@@ -45,6 +45,8 @@ export interface ClientStats {
   ok: number
   /** Latency of every good request, ms. */
   readonly latencies: number[]
+  /** The same by request kind: `GET /`, `GET /stream` (in flight ≈ 150 ms by design), `POST /`. */
+  readonly latenciesByKind: Record<string, number[]>
   readonly failures: Failure[]
   /** Non-2xx answers by status. */
   readonly non2xx: Record<string, number>
@@ -103,7 +105,7 @@ function bodyProblem (method: string, path: string, body: string): string {
 
 /** Runs the loops until `until`; resolves with everything they saw. */
 export async function runClientLoops (spec: LoopSpec): Promise<ClientStats> {
-  const stats: ClientStats = { total: 0, ok: 0, latencies: [], failures: [], non2xx: {}, byColor: {}, cookieChanges: 0 }
+  const stats: ClientStats = { total: 0, ok: 0, latencies: [], latenciesByKind: { 'GET /': [], 'GET /stream': [], 'POST /': [] }, failures: [], non2xx: {}, byColor: {}, cookieChanges: 0 }
   const pools = spec.proxyUrls.map((url) => new Pool(url, {
     connections: spec.stickyLoops + spec.freshLoops,
     pipelining: 1,
@@ -165,6 +167,7 @@ export async function runClientLoops (spec: LoopSpec): Promise<ClientStats> {
           } else {
             stats.ok++
             stats.latencies.push(end - start)
+            stats.latenciesByKind[`${method} ${path}`]?.push(end - start)
             const color = /^(blue|green)/.exec(body)?.[1] ?? '?'
             stats.byColor[color] = (stats.byColor[color] ?? 0) + 1
           }

@@ -38,7 +38,7 @@ export const HOSTILE_KINDS: readonly HostileKind[] = [
     name: 'keep-alive-header',
     expect: '200 (Keep-Alive is hop-by-hop: dropped, not a 502)',
     responses: 1,
-    async run (c) { c.write(`GET / HTTP/1.1\r\n${H}Connection: keep-alive\r\nKeep-Alive: timeout=5, max=100\r\n\r\n`) }
+    async run (c) { c.write(`GET / HTTP/1.1\r\n${H}Keep-Alive: timeout=5, max=100\r\n\r\n`) }
   },
   {
     name: 'upgrade-bare',
@@ -218,6 +218,8 @@ export type HostileCounts = Record<string, Record<string, number>>
 
 /** The launcher's shape. */
 export interface HostileSpec {
+  /** The kinds sent, round robin (default: all). */
+  readonly kinds?: readonly HostileKind[]
   readonly ports: readonly number[]
   readonly perSecond: number
   readonly until: number
@@ -234,16 +236,18 @@ export async function runHostileClients (spec: HostileSpec): Promise<{ launched:
   let launched = 0
   let skipped = 0
   const every = 1000 / Math.max(0.001, spec.perSecond)
+  const kinds = spec.kinds ?? HOSTILE_KINDS
   const start = performance.now()
-  for (let n = 0; spec.perSecond > 0; n++) {
+  for (let n = 0; spec.perSecond > 0 && kinds.length > 0; n++) {
     const at = start + n * every
     if (at >= spec.until) break
     const wait = at - performance.now()
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
     if (running.size >= spec.maxActive) { skipped++; continue }
-    const kind = HOSTILE_KINDS[n % HOSTILE_KINDS.length] as HostileKind
-    // Every kind goes to every instance in turn (the kinds' count is even).
-    const port = spec.ports[(n + Math.floor(n / HOSTILE_KINDS.length)) % spec.ports.length] as number
+    const kind = kinds[n % kinds.length] as HostileKind
+    // Every kind goes to every instance in turn.
+    const shift = kinds.length % spec.ports.length === 0 ? Math.floor(n / kinds.length) : 0
+    const port = spec.ports[(n + shift) % spec.ports.length] as number
     launched++
     const p: Promise<void> = runHostile(kind, port, spec.bodyLimit, spec.deadlineMs)
       .catch((e: unknown) => `error ${(e as Error).message}`)
