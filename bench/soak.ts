@@ -59,7 +59,18 @@ const hostileKinds = (process.env.SOAK_HOSTILE_KINDS ?? '') === ''
       return k
     })
 
-const sleep = async (ms: number): Promise<void> => { if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms)) }
+/** Aborted when an instance dies: the traffic stops early and the soak reports. */
+const abort = new AbortController()
+
+/** Sleeps `ms`, or less when the soak is aborted. */
+const sleep = async (ms: number): Promise<void> => {
+  if (ms <= 0 || abort.signal.aborted) return
+  await new Promise<void>((resolve) => {
+    const done = (): void => { clearTimeout(timer); abort.signal.removeEventListener('abort', done); resolve() }
+    const timer = setTimeout(done, ms)
+    abort.signal.addEventListener('abort', done)
+  })
+}
 const mb = (bytes: number): number => round(bytes / 1048576, 1)
 
 /** One upstream kill, times in ms since the soak's start. */
@@ -92,6 +103,7 @@ async function chaos (t0: number, end: number, upstreams: readonly SoakUpstream[
   let next = 0
   for (const e of events) {
     await sleep(t0 + e.at - performance.now())
+    if (abort.signal.aborted) break
     if (e.what === 'upstream') {
       // Colors alternate: blue-0, green-0, blue-1, green-1, …
       const half = upstreams.length >> 1
@@ -128,7 +140,7 @@ async function flipper (t0: number, end: number, instances: readonly SoakInstanc
   const inOutage = (t: number): boolean => outages.some((o) => t >= o.at && (o.restartedAt < 0 || t <= o.restartedAt + 5000))
   for (let n = 0; ; n++) {
     const at = t0 + n * K.flipEveryMs
-    if (at >= end) break
+    if (at >= end || abort.signal.aborted) break
     await sleep(at - performance.now())
     const i = instances[n % instances.length] as SoakInstance
     const flip = n % 2 === 0
@@ -181,6 +193,7 @@ async function settle (instances: readonly SoakInstance[]): Promise<Array<{ view
     let view: InFlightView | undefined
     let error = ''
     for (;;) {
+      if (i.process.child.exitCode !== null || i.process.child.signalCode !== null) return { view, zero: false, waitedMs: 0, error: 'the instance exited' }
       try {
         view = await readInFlight(i.adminUrl)
         error = ''
@@ -205,8 +218,16 @@ async function main (): Promise<number> {
     process.stdout.write(`soak: ${K.seconds}s, ${K.stickyLoops} sticky + ${K.freshLoops} fresh loops, flips every ${K.flipEveryMs} ms, upstream kill every ${K.killEverySeconds}s, redis kill every ${K.redisEverySeconds}s, ${K.hostilePerSecond} hostile/s\n`)
     const { redis, upstreams, instances } = await startSoakCluster(cleanups, 2, limits)
     const died: string[] = []
-    for (const i of instances) void i.process.exited.then((e) => { died.push(`${i.id} exited (${e.code ?? e.signal ?? '?'})`) })
     const t0 = performance.now()
+    let watching = true
+    for (const i of instances) {
+      void i.process.exited.then((e) => {
+        if (!watching) return
+        died.push(`${i.id} exited (${e.code ?? e.signal ?? '?'}) at ${((performance.now() - t0) / 1000).toFixed(1)}s`)
+        process.stdout.write(`  switchyard ${died.at(-1) ?? ''}: stopping the traffic\n`)
+        abort.abort()
+      })
+    }
     const end = t0 + K.seconds * 1000
     const kills: Kill[] = []
     const outages: Outage[] = []
@@ -225,7 +246,8 @@ async function main (): Promise<number> {
       until: end,
       maxPerLoop: Math.max(1000, K.seconds * 5000),
       pauseMs: K.pauseMs,
-      timeoutMs: K.clientTimeoutMs
+      timeoutMs: K.clientTimeoutMs,
+      signal: abort.signal
     })
     const hostile = runHostileClients({
       kinds: hostileKinds,
@@ -234,7 +256,8 @@ async function main (): Promise<number> {
       until: end,
       bodyLimit: K.bodyLimit,
       deadlineMs: K.hostileDeadlineMs,
-      maxActive: K.hostileMaxActive
+      maxActive: K.hostileMaxActive,
+      signal: abort.signal
     })
     const flips = flipper(t0, end, instances, outages)
     const chaotic = chaos(t0, end, upstreams, redis, kills, outages)
@@ -248,6 +271,7 @@ async function main (): Promise<number> {
     process.stdout.write(`traffic over after ${elapsed.toFixed(1)}s; waiting for in-flight to return to 0 (up to ${K.settleMs} ms)\n`)
 
     const settled = await settle(instances)
+    watching = false
     const metrics = await Promise.all(instances.map(async (i) => { try { return await readMetrics(i.adminUrl) } catch { return '' } }))
 
     // Classify the failures.
@@ -261,17 +285,22 @@ async function main (): Promise<number> {
     const lat = stats.latencies.sort((a, b) => a - b)
     const rssStart = rss.find((s) => s.t >= K.warmupSeconds) ?? rss[0]
     const rssEnd = rss.at(-1)
+    const rssLastKnown = (n: number): { t: number, mb: number } | undefined => {
+      for (let j = rss.length - 1; j >= 0; j--) { const s = rss[j]; if (s !== undefined && Number.isFinite(s.mb[n])) return { t: s.t, mb: s.mb[n] as number } }
+      return undefined
+    }
     const perInstance = instances.map((inst, n) => {
       const s = settled[n]
       const startMb = rssStart?.mb[n] ?? Number.NaN
-      const endMb = rssEnd?.mb[n] ?? Number.NaN
+      const last = rssLastKnown(n)
+      const endMb = last?.mb ?? Number.NaN
       const m = metrics[n] ?? ''
       return {
         id: inst.id,
         rssStartMb: startMb,
         rssStartAtS: rssStart?.t ?? Number.NaN,
         rssEndMb: endMb,
-        rssEndAtS: rssEnd?.t ?? Number.NaN,
+        rssEndAtS: last?.t ?? rssEnd?.t ?? Number.NaN,
         rssGrowthPct: round((endMb / startMb - 1) * 100, 1),
         inFlightZero: s?.zero ?? false,
         inFlightWaitedMs: s?.waitedMs ?? Number.NaN,
@@ -287,7 +316,7 @@ async function main (): Promise<number> {
 
     const reasons: string[] = []
     if (other.length > 0) reasons.push(`${other.length} unacceptable failure(s)`)
-    for (const p of perInstance) if (!p.inFlightZero) reasons.push(`${p.id}: in-flight not back to 0 after ${K.settleMs} ms`)
+    for (const p of perInstance) if (!p.inFlightZero) reasons.push(p.inFlightError === 'the instance exited' ? `${p.id}: in-flight unknown (the instance exited)` : `${p.id}: in-flight not back to 0 after ${K.settleMs} ms`)
     for (const d of died) reasons.push(`switchyard ${d} during the soak`)
     if (stats.total === 0) reasons.push('no request was sent')
 

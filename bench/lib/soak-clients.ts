@@ -71,6 +71,8 @@ export interface LoopSpec {
   readonly pauseMs: number
   /** Per-request client timeout (headers and body), ms. */
   readonly timeoutMs: number
+  /** Stops the loops early (an instance died). */
+  readonly signal?: AbortSignal
 }
 
 const POST_BODY = Buffer.alloc(1024, 'x')
@@ -116,7 +118,7 @@ export async function runClientLoops (spec: LoopSpec): Promise<ClientStats> {
 
   const loop = async (index: number, sticky: boolean): Promise<void> => {
     let cookie = ''
-    for (let n = 0; n < spec.maxPerLoop && performance.now() < spec.until; n++) {
+    for (let n = 0; n < spec.maxPerLoop && performance.now() < spec.until && spec.signal?.aborted !== true; n++) {
       const instance = (index + n) % pools.length
       const pool = pools[instance] as Pool
       // 6 in 10 plain GETs, 2 streamed GETs (in flight ≈ 150 ms), 2 POSTs with a 1 KiB body.

@@ -227,6 +227,8 @@ export interface HostileSpec {
   readonly deadlineMs: number
   /** At most this many hostile sockets at once (a launch is skipped beyond it). */
   readonly maxActive: number
+  /** Stops launching early (an instance died). */
+  readonly signal?: AbortSignal
 }
 
 /** Launches hostile clients at `perSecond` until `until`; resolves once every one has ended. */
@@ -240,7 +242,7 @@ export async function runHostileClients (spec: HostileSpec): Promise<{ launched:
   const start = performance.now()
   for (let n = 0; spec.perSecond > 0 && kinds.length > 0; n++) {
     const at = start + n * every
-    if (at >= spec.until) break
+    if (at >= spec.until || spec.signal?.aborted === true) break
     const wait = at - performance.now()
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
     if (running.size >= spec.maxActive) { skipped++; continue }
