@@ -131,10 +131,12 @@ async function chaos (t0: number, end: number, upstreams: readonly SoakUpstream[
 }
 
 /** Admin writes every flipEveryMs on alternating instances: POST /flip and PUT /weights in turn. */
-async function flipper (t0: number, end: number, instances: readonly SoakInstance[], outages: readonly Outage[]): Promise<{ sent: number, byStatus: Record<string, number>, duringRedisOutage: Record<string, number> }> {
+async function flipper (t0: number, end: number, instances: readonly SoakInstance[], outages: readonly Outage[]): Promise<{ sent: number, byStatus: Record<string, number>, duringRedisOutage: Record<string, number>, okAt: number[] }> {
   const splits: Array<[number, number]> = [[50, 50], [90, 10], [10, 90], [33.33, 66.67], [100, 0], [0, 100], [75, 25], [1, 99]]
   const byStatus: Record<string, number> = {}
   const duringRedisOutage: Record<string, number> = {}
+  /** When each write answered 200 (ms since the start). */
+  const okAt: number[] = []
   let sent = 0
   // An outage's effects are counted from the kill until 5 s after Redis is back (re-seed).
   const inOutage = (t: number): boolean => outages.some((o) => t >= o.at && (o.restartedAt < 0 || t <= o.restartedAt + 5000))
@@ -163,11 +165,12 @@ async function flipper (t0: number, end: number, instances: readonly SoakInstanc
       status = `error ${(e as { code?: string }).code ?? (e as Error).message}`
     }
     sent++
+    if (status === '200') okAt.push(round(performance.now() - t0, 1))
     const key = `${flip ? 'POST /flip' : 'PUT /weights'} ${status}`
     const bucket = inOutage(started) || inOutage(performance.now() - t0) ? duringRedisOutage : byStatus
     bucket[key] = (bucket[key] ?? 0) + 1
   }
-  return { sent, byStatus, duringRedisOutage }
+  return { sent, byStatus, duringRedisOutage, okAt }
 }
 
 /**
@@ -310,6 +313,7 @@ async function main (): Promise<number> {
         inFlightGaugeByColor: s?.view?.gaugeByColor ?? {},
         targetsAtEnd: (s?.view?.targets ?? []).map((x) => ({ id: x.id, health: x.health, mode: x.mode, ...(x.ejectedUntil === undefined ? {} : { ejectedUntil: x.ejectedUntil }) })),
         upstreamErrorsByKind: metricSamples(m, 'switchyard_upstream_errors_total', 'kind').by,
+        storeUpAtEnd: metricSamples(m, 'switchyard_store_up').total,
         requestsByCodeClass: metricSamples(m, 'switchyard_requests_total', 'code_class').by
       }
     })
@@ -350,8 +354,11 @@ async function main (): Promise<number> {
         onKilledSamples: onKilled.slice(0, 20)
       },
       kills,
-      redisOutages: outages,
-      admin: flipResult,
+      redisOutages: outages.map((o) => {
+        const first = flipResult.okAt.find((t) => t >= o.restartedAt)
+        return { ...o, firstAdminWriteOkAfterRestartMs: first === undefined ? null : round(first - o.restartedAt, 1) }
+      }),
+      admin: { sent: flipResult.sent, byStatus: flipResult.byStatus, duringRedisOutage: flipResult.duringRedisOutage },
       hostile: {
         launched: hostileResult.launched,
         skippedAtCap: hostileResult.skipped,
@@ -372,11 +379,12 @@ async function main (): Promise<number> {
     line(`  non-2xx by status: ${JSON.stringify(stats.non2xx)}`)
     line(`  good requests latency: p50 ${result.requests.latencyMs.p50} ms, p99 ${result.requests.latencyMs.p99} ms, max ${result.requests.latencyMs.max} ms; by color ${JSON.stringify(stats.byColor)}`)
     line(`    by kind: ${Object.entries(result.requests.latencyMsByKind).map(([k, v]) => `${k} n=${v.n} p50 ${v.p50} p99 ${v.p99}`).join('; ')}`)
+    line(`  redis outages: ${result.redisOutages.map((o) => `at ${(o.at / 1000).toFixed(1)}s, back ${(o.restartedAt / 1000).toFixed(1)}s, first admin write 200 ${o.firstAdminWriteOkAfterRestartMs ?? 'never'} ms after`).join('; ') || 'none'}`)
     line(`  upstream kills ${kills.length}, redis outages ${outages.length}; admin writes ${flipResult.sent}: ${JSON.stringify(flipResult.byStatus)}; during redis outages ${JSON.stringify(flipResult.duringRedisOutage)}`)
     line(`  hostile clients ${hostileResult.launched} (skipped at cap ${hostileResult.skipped}):`)
     for (const k of hostileKinds) line(`    ${k.name.padEnd(20)} ${JSON.stringify(hostileResult.counts[k.name] ?? {})}   expected: ${k.expect}`)
     for (const p of perInstance) {
-      line(`  ${p.id}: RSS ${p.rssStartMb} MB at ${p.rssStartAtS}s → ${p.rssEndMb} MB at ${p.rssEndAtS}s (${p.rssGrowthPct >= 0 ? '+' : ''}${p.rssGrowthPct}%); in-flight ${p.inFlightZero ? `0 after ${p.inFlightWaitedMs} ms` : `NOT 0: targets ${JSON.stringify(p.targetsInFlight)}, gauge ${p.inFlightGauge} ${p.inFlightError}`}; upstream errors ${JSON.stringify(p.upstreamErrorsByKind)}`)
+      line(`  ${p.id}: RSS ${p.rssStartMb} MB at ${p.rssStartAtS}s → ${p.rssEndMb} MB at ${p.rssEndAtS}s (${p.rssGrowthPct >= 0 ? '+' : ''}${p.rssGrowthPct}%); store up ${p.storeUpAtEnd}; in-flight ${p.inFlightZero ? `0 after ${p.inFlightWaitedMs} ms` : `NOT 0: targets ${JSON.stringify(p.targetsInFlight)}, gauge ${p.inFlightGauge} ${p.inFlightError}`}; upstream errors ${JSON.stringify(p.upstreamErrorsByKind)}`)
     }
     line(result.ok ? 'soak: OK' : `soak: FAILED: ${reasons.join('; ')}`)
 
