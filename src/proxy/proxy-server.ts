@@ -64,11 +64,19 @@ export class Exchange {
   retried = false
   /** FAULT_* when the client caused the failure. */
   fault = FAULT_NONE
-  /** The request, for the shared listeners. */
-  readonly request: FastifyRequest
+  /** True once accounted for (metrics, in-flight, passive health): it happens once. */
+  done = false
+  /** The raw response. */
+  readonly response: ServerResponse
+  /** The client connection (a queued pipelined response has none of its own yet). */
+  readonly socket: Socket
+  /** Neighbours among the exchanges still open on the same client connection. */
+  prev: Exchange | null = null
+  next: Exchange | null = null
 
-  constructor (request: FastifyRequest) {
-    this.request = request
+  constructor (response: ServerResponse, socket: Socket) {
+    this.response = response
+    this.socket = socket
   }
 }
 
@@ -83,6 +91,13 @@ declare module 'fastify' {
 const kExchange = Symbol('switchyard.exchange')
 type TaggedResponse = ServerResponse & { [kExchange]?: Exchange | undefined }
 type TaggedMessage = IncomingMessage & { [kExchange]?: BodyLimit | undefined }
+/**
+ * A client connection's open exchanges (a list through Exchange.prev/next). A pipelined
+ * response still queued behind another never gets the socket, so it never emits 'close':
+ * the connection's own 'close' ends whatever is still open on it.
+ */
+const kOpen = Symbol('switchyard.open')
+type TaggedSocket = Socket & { [kOpen]?: Exchange | null }
 
 /** What the data path needs from the rest of switchyard. */
 export interface ProxyDeps {
@@ -271,13 +286,32 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     return target
   }
 
-  // One listener function for every response ('close' fires for answered and abandoned
-  // requests alike, unlike fastify's onResponse), so accounting allocates no closure.
-  function onClose (this: TaggedResponse): void {
-    const ex = this[kExchange]
-    if (ex === undefined) return
-    this[kExchange] = undefined
-    const status = this.writableFinished ? this.statusCode : 499
+  /** Starts accounting for an exchange: it ends on its response's or its connection's close. */
+  function open (ex: Exchange, color: number): void {
+    ex.color = color
+    ex.start = performance.now()
+    metrics.started(color)
+    const raw = ex.response as TaggedResponse
+    raw[kExchange] = ex
+    raw.on('close', onResponseClose)
+    const socket = ex.socket as TaggedSocket
+    const head = socket[kOpen]
+    if (head === undefined) socket.on('close', onSocketClose)
+    if (head !== undefined && head !== null) { ex.next = head; head.prev = ex }
+    socket[kOpen] = ex
+  }
+
+  /** The one end of an exchange: metrics, in-flight, passive health. Idempotent. */
+  function end (ex: Exchange, status: number): void {
+    if (ex.done) return
+    ex.done = true
+    const socket = ex.socket as TaggedSocket
+    if (socket[kOpen] !== undefined) {
+      if (ex.prev !== null) ex.prev.next = ex.next
+      else if (socket[kOpen] === ex) socket[kOpen] = ex.next
+      if (ex.next !== null) ex.next.prev = ex.prev
+      ex.prev = ex.next = null
+    }
     const target = release(ex)
     if (target !== null && status !== 499 && ex.fault === FAULT_NONE) {
       // The upstream answered (our own 502/504s released the target first).
@@ -288,15 +322,33 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     metrics.request(ex.color, ex.reasonIndex, status, (performance.now() - ex.start) / 1000)
   }
 
+  // One listener function for every response ('close' fires for answered and abandoned
+  // requests alike, unlike fastify's onResponse), so accounting allocates no closure.
+  function onResponseClose (this: TaggedResponse): void {
+    const ex = this[kExchange]
+    if (ex === undefined) return
+    this[kExchange] = undefined
+    end(ex, this.writableFinished ? this.statusCode : 499)
+  }
+
+  /** A client connection closed: every exchange still open on it is over (499: abandoned). */
+  function onSocketClose (this: TaggedSocket): void {
+    let ex = this[kOpen] ?? null
+    while (ex !== null) {
+      const next = ex.next
+      const raw = ex.response as TaggedResponse
+      if (raw[kExchange] === ex) raw[kExchange] = undefined
+      end(ex, raw.writableFinished ? raw.statusCode : 499)
+      ex = next
+    }
+    this[kOpen] = null
+  }
+
   /** Answers a request the proxy refuses before routing it (no upstream touched). */
   function refuse (request: FastifyRequest, reply: FastifyReply, code: 'SWY_ERR_PROXY_BAD_REQUEST' | 'SWY_ERR_PROXY_BODY_TOO_LARGE', message?: string): void {
-    const ex = new Exchange(request)
+    const ex = new Exchange(reply.raw, request.raw.socket)
     request.swy = ex
-    ex.start = performance.now()
-    metrics.started(-1)
-    const raw = reply.raw as TaggedResponse
-    raw[kExchange] = ex
-    raw.on('close', onClose)
+    open(ex, -1)
     // The body is unread: close the connection after the answer instead of reading it all.
     if (code === 'SWY_ERR_PROXY_BODY_TOO_LARGE' || request.headers['transfer-encoding'] !== undefined || request.headers['content-length'] !== undefined) reply.header('connection', 'close')
     reply.code(ERRORS[code].status).send(errorBody(code, message))
@@ -341,15 +393,10 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     const lastColor = cookieColor === '' ? -1 : (t.colorIndex.get(cookieColor) ?? -1)
     const decision = decide(t, override, stickyBucket, fresh, lastColor, now / 1000, available)
     const color = decision.color
-    const ex = new Exchange(request)
+    const ex = new Exchange(reply.raw, request.raw.socket)
     request.swy = ex
-    ex.color = color
     ex.reasonIndex = decision.reasonIndex
-    ex.start = performance.now()
-    metrics.started(color)
-    const raw = reply.raw as TaggedResponse
-    raw[kExchange] = ex
-    raw.on('close', onClose)
+    open(ex, color)
     const target = color < 0 ? undefined : pools.pick(color)
     if (target === undefined) {
       reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', override !== undefined && t.overrides.has(override)
