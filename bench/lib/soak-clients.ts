@@ -85,7 +85,7 @@ function errorCode (e: unknown): string {
     if (typeof code === 'string') return code
     cur = (cur as { cause?: unknown }).cause
   }
-  return (e as Error)?.name ?? 'Error'
+  return e instanceof Error ? e.name : 'Error'
 }
 
 /** Checks a good answer's body; '' when it is right, else what is wrong. */

@@ -208,7 +208,7 @@ export async function runHostile (kind: HostileKind, port: number, bodyLimit: nu
     abandon: () => { if (ended === '') ended = 'abandoned'; sock.destroy() }
   }
   await new Promise<void>((resolve) => sock.once('connect', resolve).once('close', resolve))
-  if (open) await kind.run(ctx, bodyLimit).catch(() => {})
+  if (ctx.alive()) await kind.run(ctx, bodyLimit).catch(() => {})
   await done
   return `${summarize(codes())} ${ended}`
 }
