@@ -71,6 +71,8 @@ const sleep = async (ms: number): Promise<void> => {
     abort.signal.addEventListener('abort', done)
   })
 }
+/** RSS within this many percent of the start figure at the end is reported "flat". */
+const RSS_FLAT_PCT = 10
 const mb = (bytes: number): number => round(bytes / 1048576, 1)
 
 /** One upstream kill, times in ms since the soak's start. */
@@ -216,6 +218,13 @@ function countBy<T> (items: readonly T[], key: (x: T) => string): Record<string,
 
 async function main (): Promise<number> {
   const cleanups = new Cleanups()
+  // Last resort: whatever hangs, the soak ends (children killed) SOAK_SECONDS + 5 min after its start.
+  const watchdog = setTimeout(() => {
+    process.stderr.write('soak: watchdog: still running 5 min after SOAK_SECONDS, giving up\n')
+    abort.abort()
+    void cleanups.run().finally(() => process.exit(2))
+  }, (K.seconds + 300) * 1000)
+  watchdog.unref()
   try {
     const limits = { bodyLimit: K.bodyLimit, requestTimeoutMs: K.requestTimeoutMs, headersTimeoutMs: K.headersTimeoutMs, upstreamConnections: K.upstreamConnections }
     process.stdout.write(`soak: ${K.seconds}s, ${K.stickyLoops} sticky + ${K.freshLoops} fresh loops, flips every ${K.flipEveryMs} ms, upstream kill every ${K.killEverySeconds}s, redis kill every ${K.redisEverySeconds}s, ${K.hostilePerSecond} hostile/s\n`)
@@ -305,6 +314,8 @@ async function main (): Promise<number> {
         rssEndMb: endMb,
         rssEndAtS: last?.t ?? rssEnd?.t ?? Number.NaN,
         rssGrowthPct: round((endMb / startMb - 1) * 100, 1),
+        /** "flat" when the end is within RSS_FLAT_PCT of the start (reported, not a failure). */
+        rssVerdict: Math.abs(endMb / startMb - 1) * 100 <= RSS_FLAT_PCT ? 'flat' : endMb > startMb ? 'grew' : 'shrank',
         inFlightZero: s?.zero ?? false,
         inFlightWaitedMs: s?.waitedMs ?? Number.NaN,
         inFlightError: s?.error ?? '',
@@ -384,7 +395,7 @@ async function main (): Promise<number> {
     line(`  hostile clients ${hostileResult.launched} (skipped at cap ${hostileResult.skipped}):`)
     for (const k of hostileKinds) line(`    ${k.name.padEnd(20)} ${JSON.stringify(hostileResult.counts[k.name] ?? {})}   expected: ${k.expect}`)
     for (const p of perInstance) {
-      line(`  ${p.id}: RSS ${p.rssStartMb} MB at ${p.rssStartAtS}s → ${p.rssEndMb} MB at ${p.rssEndAtS}s (${p.rssGrowthPct >= 0 ? '+' : ''}${p.rssGrowthPct}%); store up ${p.storeUpAtEnd}; in-flight ${p.inFlightZero ? `0 after ${p.inFlightWaitedMs} ms` : `NOT 0: targets ${JSON.stringify(p.targetsInFlight)}, gauge ${p.inFlightGauge} ${p.inFlightError}`}; upstream errors ${JSON.stringify(p.upstreamErrorsByKind)}`)
+      line(`  ${p.id}: RSS ${p.rssStartMb} MB at ${p.rssStartAtS}s → ${p.rssEndMb} MB at ${p.rssEndAtS}s (${p.rssGrowthPct >= 0 ? '+' : ''}${p.rssGrowthPct}%, ${p.rssVerdict}); store up ${p.storeUpAtEnd}; in-flight ${p.inFlightZero ? `0 after ${p.inFlightWaitedMs} ms` : `NOT 0: targets ${JSON.stringify(p.targetsInFlight)}, gauge ${p.inFlightGauge} ${p.inFlightError}`}; upstream errors ${JSON.stringify(p.upstreamErrorsByKind)}`)
     }
     line(result.ok ? 'soak: OK' : `soak: FAILED: ${reasons.join('; ')}`)
 
@@ -394,6 +405,7 @@ async function main (): Promise<number> {
     line('wrote bench/results/soak.json (instance logs: bench/results/soak-<id>.log)')
     return result.ok ? 0 : 1
   } finally {
+    clearTimeout(watchdog)
     await cleanups.run()
   }
 }
