@@ -283,7 +283,8 @@ async function main (): Promise<number> {
       signal: abort.signal
     })
     const flips = flipper(t0, end, instances, outages)
-    const chaotic = chaos(t0, end, upstreams, redis, kills, outages)
+    let chaosError = ''
+    const chaotic = chaos(t0, end, upstreams, redis, kills, outages).catch((e: unknown) => { chaosError = (e as Error).message; abort.abort() })
 
     const stats: ClientStats = await clients
     sampleRss()
@@ -344,6 +345,7 @@ async function main (): Promise<number> {
     if (other.length > 0) reasons.push(`${other.length} unacceptable failure(s)`)
     for (const p of perInstance) if (!p.inFlightZero) reasons.push(p.inFlightError === 'the instance exited' ? `${p.id}: in-flight unknown (the instance exited)` : `${p.id}: in-flight not back to 0 after ${K.settleMs} ms`)
     for (const d of died) reasons.push(`switchyard ${d} during the soak`)
+    if (chaosError !== '') reasons.push(`a kill or restart failed: ${chaosError}`)
     if (stats.total === 0) reasons.push('no request was sent')
 
     const result = {
