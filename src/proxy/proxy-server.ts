@@ -1,20 +1,21 @@
 /**
  * The data path: a fastify server with @fastify/http-proxy choosing the upstream per request.
- * A preHandler reads the current route table (one reference, swapped on every state change)
- * and the per-color availability (recomputed on health or mode changes), decides the color
- * from the override, drain window, sticky cookie or header bucket, picks the least-loaded
- * usable target, and leaves the outcome on the request; getUpstream returns the target,
- * rewriteHeaders appends the sticky Set-Cookie, and the raw response's 'close' does the
- * accounting (metrics, in-flight, passive health). No I/O and no await happen between the
- * request and the upstream call. An idempotent request refused or reset before any response
- * byte is sent once more, to another target.
+ * A preHandler checks what must be refused before any upstream is touched (a body over the
+ * limit, a header the upstream client would refuse), asks the RequestRouter for the color
+ * (request-router.ts: override, drain window, sticky cookie or header bucket, fresh bucket,
+ * fallback, and the sticky Set-Cookie), picks the least-loaded usable target of that color,
+ * and keeps all of it in the request's Exchange (one object, `request.swy`); getUpstream
+ * returns the target, rewriteRequestHeaders/rewriteHeaders apply the header policy and the
+ * cookie, and the response's (or the connection's) 'close' ends the exchange once: metrics,
+ * in-flight, passive health. No I/O and no await happen between the request and the
+ * upstream call. An idempotent request refused or reset before any response byte is sent
+ * once more, to another target.
  *
  * At the edge (DATAPATH-SPEC.md): one header policy both ways (header-policy.ts); bodies are
  * never parsed, only counted against proxy.bodyLimit; the client's request must arrive
  * within proxy.requestTimeoutMs (408); passive health counts only what the upstream did;
  * each request's in-flight slot is released once, by one idempotent path (release()).
  */
-import { randomInt } from 'node:crypto'
 import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
@@ -25,19 +26,14 @@ import { Agent } from 'undici'
 import type { Config, TargetConfig } from '../config/config-types.js'
 import { ERRORS, errorBody } from '../errors.js'
 import { NO_REQUEST_METRICS, type Metrics, type RequestMetrics } from '../metrics/metrics.js'
-import { decide } from '../routing/decide.js'
-import { nextFreshBucket } from '../routing/fresh-bucket.js'
-import { headerBucket, saltToSeed } from '../routing/header-bucket.js'
-import { buildRouteTable, type RouteTable } from '../routing/route-table.js'
+import type { RouteTable } from '../routing/route-table.js'
 import { targetMode, type RoutingState } from '../routing/routing-state.js'
-import { encodeStickyCookie, readCookie, type Mac } from '../routing/sticky-cookie.js'
-import { BUCKETS, REASONS } from '../routing/types.js'
-import { colorForBucket } from '../routing/weights.js'
-import { hmacFor } from './sticky-mac.js'
+import { REASONS } from '../routing/types.js'
+import { nextServingColor } from '../routing/serving.js'
 import { CoarseClock } from './coarse-clock.js'
-import { CookieCache } from './cookie-cache.js'
 import type { TlsMaterial } from '../tls.js'
 import { HeaderPolicy } from './header-policy.js'
+import { RequestRouter } from './request-router.js'
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js'
 import { TargetPools, type HealthEvent, type Target } from './target-pool.js'
 
@@ -111,11 +107,9 @@ export interface ProxyDeps {
   readonly onHealth?: (e: HealthEvent) => void
   /** Serve HTTPS with this certificate and key (listen.tls, read at start). */
   readonly tls?: TlsMaterial | undefined
+  /** The time the data path reads (ms since the epoch, a field); a CoarseClock by default. */
+  readonly clock?: { readonly ms: number } | undefined
 }
-
-const MODE_NONE = 0
-const MODE_COOKIE = 1
-const MODE_HEADER = 2
 
 /** The running data path: the fastify server and the hooks to steer it. */
 export interface DataPath {
@@ -124,6 +118,8 @@ export interface DataPath {
   apply (state: RoutingState): void
   /** The route table requests are decided on now. */
   readonly table: RouteTable
+  /** The routing step (table, cookie caches, seed). */
+  readonly router: RequestRouter
   /** Every color's targets, with their health and in-flight counts. */
   readonly pools: TargetPools
   /** Uses a new cookie secret (another instance's won a store re-seed). */
@@ -185,32 +181,15 @@ const LEVELS: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 3
 export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const { config, colors } = deps
   const metrics: RequestMetrics = config.metrics.enabled ? deps.metrics : NO_REQUEST_METRICS
-  const sticky = config.sticky
-  const mode = sticky.mode === 'cookie' ? MODE_COOKIE : sticky.mode === 'header' ? MODE_HEADER : MODE_NONE
-  let cookieMac: Mac = hmacFor(deps.secret, 'sticky-cookie')
-  const cookies = new CookieCache(cookieMac)
-  const overrideMac: Mac | undefined = config.overrides.secret === undefined ? undefined : hmacFor(config.overrides.secret, 'override')
-  const overrideHeader = config.overrides.header.toLowerCase()
-  const overridesOn = config.overrides.enabled
-  const stickyHeader = sticky.header.toLowerCase()
-  let seed = saltToSeed(sticky.salt ?? hmacFor(deps.secret, 'header-salt')('salt'))
-  const cookieName = sticky.cookie
-  const ttl = sticky.ttlSeconds
-  const cookieAttrs = `; Path=/; Max-Age=${ttl}; HttpOnly; SameSite=${sticky.sameSite}${sticky.secure || sticky.sameSite === 'None' ? '; Secure' : ''}`
   const pools = new TargetPools(colors, deps.targets, config.health.passive, deps.onHealth)
   const available = pools.available
+  const router = new RequestRouter({ colors, sticky: config.sticky, overrides: config.overrides, secret: deps.secret, available })
+  const overrideHeader = router.overrideHeader
   const retryMethods = new Set(config.retry.methods)
-  const overrideRule = { enabled: overridesOn, mac: overrideMac }
   const bodyLimit = config.proxy.bodyLimit
   const policy = new HeaderPolicy({ overrideHeader, trustForwarded: config.proxy.trustForwarded, tls: deps.tls !== undefined })
   const logger = deps.logger
-  let lastFresh = randomInt(BUCKETS)
-  const clock = new CoarseClock().start()
-  // Signed Set-Cookie values per (bucket, color), reused within their minute: a new client
-  // costs an array read instead of an HMAC (issuedAt is rounded down to the minute).
-  const minted: Array<string | undefined> = new Array<string | undefined>(BUCKETS * colors.length).fill(undefined)
-  const mintedMinute = new Int32Array(BUCKETS * colors.length)
-  let table: RouteTable = buildRouteTable(0, colors, Object.fromEntries(colors.map((c, i) => [c, i === 0 ? BUCKETS : 0])), overrideRule)
+  const clock = deps.clock ?? new CoarseClock().start()
 
   const agent = new Agent({
     connections: config.upstream.connections,
@@ -366,55 +345,22 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       refuse(request, reply, 'SWY_ERR_PROXY_BAD_REQUEST', refused)
       return
     }
-    const t = table
-    let override: string | undefined
-    if (overridesOn) {
-      const v = headers[overrideHeader]
-      if (typeof v === 'string') override = v
-    }
-    let stickyBucket = -1
-    let cookieColor = ''
-    const now = clock.ms
-    if (mode === MODE_COOKIE) {
-      const header = headers.cookie
-      if (header !== undefined) {
-        const raw = readCookie(header, cookieName)
-        if (raw !== undefined) {
-          const c = cookies.verify(raw, (now / 1000) | 0, ttl)
-          if (c !== undefined) { stickyBucket = c.bucket; cookieColor = c.color }
-        }
-      }
-    } else if (mode === MODE_HEADER) {
-      const v = headers[stickyHeader]
-      if (typeof v === 'string' && v !== '') stickyBucket = headerBucket(v, seed)
-    }
-    let fresh = 0
-    if (stickyBucket < 0) fresh = lastFresh = nextFreshBucket(lastFresh)
-    const lastColor = cookieColor === '' ? -1 : (t.colorIndex.get(cookieColor) ?? -1)
-    const decision = decide(t, override, stickyBucket, fresh, lastColor, now / 1000, available)
-    const color = decision.color
+    const outcome = router.route(headers, clock.ms)
+    const color = outcome.color
     const ex = new Exchange(reply.raw, request.raw.socket)
     request.swy = ex
-    ex.reasonIndex = decision.reasonIndex
+    ex.reasonIndex = outcome.reasonIndex
     open(ex, color)
     const target = color < 0 ? undefined : pools.pick(color)
     if (target === undefined) {
-      reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', override !== undefined && t.overrides.has(override)
+      reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', outcome.overridden
         ? `the color forced by ${overrideHeader} has no healthy target`
         : 'no color with weight has a healthy target'))
       return
     }
     target.inFlight++
     ex.target = target
-    // The cookie records the color the weights chose for this client (not a fallback), so
-    // it returns there when that color recovers, and drain knows where it was.
-    if (mode === MODE_COOKIE && decision.reason !== 'override' && decision.reason !== 'fallback') {
-      const served = t.colors[color] as string
-      if (stickyBucket < 0) ex.cookie = mint(fresh, color, now)
-      else if (cookieColor !== served) ex.cookie = mint(stickyBucket, color, now)
-    } else if (mode === MODE_COOKIE && stickyBucket < 0 && decision.reason === 'fallback') {
-      ex.cookie = mint(fresh, colorForBucket(t.thresholds, fresh), now)
-    }
+    ex.cookie = outcome.cookie
     // A chunked body is counted on its way (a Content-Length one was checked above).
     if (length === undefined && headers['transfer-encoding'] !== undefined && request.body === request.raw) {
       const limit = new BodyLimit(bodyLimit, ex)
@@ -427,32 +373,14 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     done()
   }
 
-  /** The Set-Cookie for a bucket and color index; signed once per minute, remembered as verified. */
-  function mint (bucket: number, color: number, now: number): string {
-    const minute = Math.floor(now / 60_000)
-    const i = bucket * colors.length + color
-    const known = minted[i]
-    if (known !== undefined && mintedMinute[i] === minute) return known
-    const cookie = { bucket, color: colors[color] as string, issuedAt: minute * 60 }
-    const value = encodeStickyCookie(cookie, cookieMac)
-    cookies.remember(value, cookie)
-    const header = `${cookieName}=${value}${cookieAttrs}`
-    minted[i] = header
-    mintedMinute[i] = minute
-    return header
-  }
-
   /** Another target for a retry: the same color first, else the next color with weight that can serve. */
   function retryTarget (color: number, failed: Target): Target | undefined {
     const same = pools.pick(color, failed)
     if (same !== undefined) return same
-    const n = colors.length
-    for (let k = 1; k < n; k++) {
-      const c = (color + k) % n
-      if (table.weighted[c] === 1 && available[c] === 1) {
-        const other = pools.pick(c, failed)
-        if (other !== undefined) return other
-      }
+    const weighted = router.table.weighted
+    for (let c = nextServingColor(weighted, available, color); c >= 0; c = nextServingColor(weighted, available, color, c)) {
+      const other = pools.pick(c, failed)
+      if (other !== undefined) return other
     }
     return undefined
   }
@@ -541,7 +469,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
           }
         }
       }
-      const body = errorBody(failure.code, `${errorBody(failure.code).message} (color "${table.colors[ex.color] ?? 'none'}")`)
+      const body = errorBody(failure.code, `${errorBody(failure.code).message} (color "${colors[ex.color] ?? 'none'}")`)
       void reply.code(ERRORS[failure.code].status).send(body)
     }
   }
@@ -563,18 +491,16 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     server,
     pools,
     apply (state: RoutingState) {
-      table = buildRouteTable(state.version, colors, state.weights, overrideRule, state.drainUntil)
+      router.apply(state)
       pools.setModes((target) => targetMode(state, target.colorName, target.id))
     },
-    get table () { return table },
+    get table () { return router.table },
+    router,
     setSecret (secret: string) {
-      cookieMac = hmacFor(secret, 'sticky-cookie')
-      cookies.reset(cookieMac)
-      minted.fill(undefined)
-      if (sticky.salt === undefined) seed = saltToSeed(hmacFor(secret, 'header-salt')('salt'))
+      router.setSecret(secret)
     },
     async closeUpstreams () {
-      clock.stop()
+      if (deps.clock === undefined) (clock as CoarseClock).stop()
       pools.close()
       await agent.close()
     }
