@@ -364,6 +364,9 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     // A chunked body is counted on its way (a Content-Length one was checked above).
     if (length === undefined && headers['transfer-encoding'] !== undefined && request.body === request.raw) {
       const limit = new BodyLimit(bodyLimit, ex)
+      // Its error (too large, client gone) may come before undici listens (a pipelined
+      // request not dispatched yet): never an uncaught 'error'.
+      limit.on('error', ignore)
       const source = request.raw as TaggedMessage
       source[kExchange] = limit
       source.on('close', onBodySourceClose)
@@ -411,13 +414,13 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const wsClientOptions = {
     headers: {},
     rewriteRequestHeaders: (_headers: Record<string, unknown>, request: FastifyRequest): IncomingHttpHeaders =>
-      policy.websocket(request.headers, request.raw.socket.remoteAddress ?? '')
+      policy.websocket(request.headers, clientAddress(request))
   }
 
   const replyOptions = {
     getUpstream: (request: FastifyRequest) => (request.swy as Exchange).target?.origin ?? '',
     rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
-      policy.request(request.headers, headers.host, request.raw.socket.remoteAddress ?? ''),
+      policy.request(request.headers, headers.host, clientAddress(request)),
     rewriteHeaders: (headers: IncomingHttpHeaders, request?: FastifyRequest) => {
       policy.response(headers)
       const cookie = request?.swy?.cookie
@@ -431,18 +434,20 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     onError: (reply: FastifyReply, { error }: { error: unknown }) => {
       const request = reply.request
       const ex = request.swy as Exchange
-      const raw = request.raw
-      // The client is gone when its request was cut short or its socket or response closed
-      // (a completed request's stream is destroyed too, so that alone says nothing).
-      if (ex.fault === FAULT_NONE && ((raw.destroyed && !raw.complete) || raw.socket.destroyed || (reply.raw.destroyed && !reply.raw.writableFinished))) ex.fault = FAULT_CLIENT_GONE
+      // The client is gone when its connection closed or can no longer take an answer (a
+      // request timeout or a framing error ended it), or its response closed unfinished.
+      // request.raw.socket says nothing here: Node's stream teardown nulls it when the body
+      // pipe to a failed upstream call is destroyed, with the client still waiting.
+      const socket = ex.socket
+      if (ex.fault === FAULT_NONE && (socket.destroyed || !socket.writable || (reply.raw.destroyed && !reply.raw.writableFinished))) ex.fault = FAULT_CLIENT_GONE
       if (ex.fault !== FAULT_NONE) {
         // The client caused it: nothing counts against the target, nothing above debug.
         release(ex)
         logger.debug({ fault: ex.fault === FAULT_TOO_LARGE ? 'body too large' : 'client gone' }, 'request ended by the client')
-        if (ex.fault === FAULT_TOO_LARGE && !reply.sent && !raw.socket.destroyed) {
+        if (ex.fault === FAULT_TOO_LARGE && !reply.sent && socket.writable) {
           void reply.header('connection', 'close').code(413).send(errorBody('SWY_ERR_PROXY_BODY_TOO_LARGE'))
-        } else if (!raw.socket.destroyed) {
-          raw.socket.destroy()
+        } else if (!socket.destroyed) {
+          socket.destroy()
         }
         return
       }
@@ -452,7 +457,10 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
         metrics.upstreamError(ex.color, failure.kind)
         pools.outcome(failed, false, clock.ms)
         logUpstreamFailure(failed, failure)
-        if (!ex.retried && (failure.kind === 'connect' || failure.kind === 'reset') && retryMethods.has(request.method)) {
+        // Once, on another target: a refused connection for any method whose body was not
+        // touched (nothing reached an upstream); a reset only for the configured methods.
+        if (!ex.retried && ((failure.kind === 'connect' && bodyUntouched(request)) ||
+            ((failure.kind === 'connect' || failure.kind === 'reset') && retryMethods.has(request.method)))) {
           const next = retryTarget(failed.color, failed)
           if (next !== undefined) {
             ex.retried = true
@@ -506,6 +514,21 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     }
   }
 }
+
+/** The client's address for x-forwarded-for (the exchange keeps the socket: request.raw.socket can be nulled by Node's stream teardown). */
+function clientAddress (request: FastifyRequest): string {
+  return request.swy?.socket.remoteAddress ?? request.raw.socket?.remoteAddress ?? ''
+}
+
+/** True when the request has no body, or its body stream was neither read nor torn down (it can be sent again). */
+function bodyUntouched (request: FastifyRequest): boolean {
+  const body = request.body as (NodeJS.ReadableStream & { destroyed?: boolean, readableDidRead?: boolean }) | undefined | null
+  if (body === undefined || body === null) return true
+  return body.destroyed === false && body.readableDidRead === false
+}
+
+/** A listener that only marks an error as handled (the exchange's fault says what happened). */
+function ignore (): void {}
 
 /** The data path's only body "parser": the raw request stream, untouched. */
 function passBody (_request: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void): void {

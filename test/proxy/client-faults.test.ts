@@ -212,3 +212,51 @@ t.test('logs: a client abort logs nothing above debug; an upstream failure logs 
   t.ok(typeof warns[0]?.target === 'string')
   t.notOk(lines.some((l) => l.level === 40 && l.msg === 'response errored'), 'no library warn line per failure')
 })
+
+t.test('a POST with a body to a target that refuses connections gets 502, the instance stays up, in-flight returns to 0', async (t) => {
+  const dead = await startRecorder(t, 'blue')
+  const sy = await startTestSwitchyard(t, testConfig([dead]))
+  await dead.close()
+  const port = portOf(sy.proxyUrl)
+  for (let i = 0; i < 3; i++) {
+    const body = 'x'.repeat(1024)
+    const r = await rawRequest(port, head('POST /', ['Host: a', 'Content-Type: application/octet-stream', `Content-Length: ${body.length}`]) + body, `POST #${i + 1} to a refused target`)
+    t.equal(r.status, 502)
+    t.match(r.json, { error: 'SWY_ERR_UPSTREAM_UNREACHABLE' })
+  }
+  const chunkedPost = await rawRequest(port, head('POST /', ['Host: a', 'Transfer-Encoding: chunked']) + '3\r\nabc\r\n0\r\n\r\n', 'a chunked POST to a refused target')
+  t.equal(chunkedPost.status, 502)
+  await settled(sy.adminUrl)
+  t.ok((await adminCall(sy.adminUrl, 'GET', '/healthz')).status === 200, 'the instance is still up')
+})
+
+t.test('bad chunked requests pipelined behind good ones crash nothing and leave nothing in flight', async (t) => {
+  const blue = await startRecorder(t, 'blue')
+  const sy = await startTestSwitchyard(t, testConfig([blue]))
+  const port = portOf(sy.proxyUrl)
+  const bundle = head('GET /q/1', ['Host: a']) + head('POST /q/2', ['Host: a', 'Content-Length: 5']) + 'hello' +
+    head('POST /q/3', ['Host: a', 'Transfer-Encoding: chunked']) + 'zz\r\n\r\n' + head('GET /q/4', ['Host: a'])
+  for (let i = 0; i < 10; i++) {
+    const c = await RawClient.open(port)
+    c.write(bundle)
+    await c.waitClosed(`bundle #${i + 1}: the connection closes after the bad request`)
+  }
+  await settled(sy.adminUrl)
+  t.equal((await rawRequest(port, head('GET /after', ['Host: a']), 'a request after the bundles')).status, 200, 'the instance still serves')
+})
+
+t.test('a refused connection is retried on another target for any method when the request has no body', async (t) => {
+  const dead = await startRecorder(t, 'blue')
+  const alive = await startRecorder(t, 'blue')
+  const sy = await startTestSwitchyard(t, testConfig([dead, alive]))
+  await dead.close()
+  const port = portOf(sy.proxyUrl)
+  // Round robin among equally loaded targets: four requests pick the dead one at least once.
+  for (let i = 0; i < 4; i++) {
+    for (const method of ['POST', 'DELETE']) {
+      const r = await rawRequest(port, head(`${method} /no-body`, ['Host: a', 'Content-Length: 0']), `${method} #${i + 1}`)
+      t.equal(r.status, 200, `${method} #${i + 1}: answered by the live target`)
+    }
+  }
+  await settled(sy.adminUrl)
+})
