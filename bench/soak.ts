@@ -20,7 +20,7 @@ import { Cleanups, rssBytes } from './lib/children.js'
 import { envNumber } from './lib/options.js'
 import { runClientLoops, type ClientStats, type Failure } from './lib/soak-clients.js'
 import { metricSamples, readInFlight, readMetrics, startSoakCluster, type InFlightView, type SoakInstance, type SoakUpstream } from './lib/soak-cluster.js'
-import { HOSTILE_KINDS, runHostileClients } from './lib/soak-hostile.js'
+import { HOSTILE_KINDS, runHostileClients, type HostileCounts, type HostileRun } from './lib/soak-hostile.js'
 import { percentile, round } from './lib/stats.js'
 import type { RedisServer } from '../test/helpers/redis.js'
 
@@ -79,10 +79,10 @@ const mb = (bytes: number): number => round(bytes / 1048576, 1)
 interface Kill {
   readonly target: string
   readonly color: string
-  /** SIGKILL sent. */
-  readonly signalAt: number
-  /** The process's exit seen by the soak (the kill time of the classification). */
+  /** SIGKILL sent: the kill time of the classification. */
   readonly at: number
+  /** When the soak saw the process exit (later by the soak's own event-loop delay; for information). */
+  readonly exitSeenAt: number
   restartedAt: number
 }
 
@@ -111,10 +111,9 @@ async function chaos (t0: number, end: number, upstreams: readonly SoakUpstream[
       const half = upstreams.length >> 1
       const j = next++ % upstreams.length
       const u = upstreams[(j >> 1) + (j % 2) * half] as SoakUpstream
-      const signalAt = since()
+      const at = since()
       await u.kill()
-      // The kill time is when the soak saw the process exit: requests sent before it reached a live upstream.
-      const k: Kill = { target: u.id, color: u.color, signalAt, at: since(), restartedAt: -1 }
+      const k: Kill = { target: u.id, color: u.color, at, exitSeenAt: since(), restartedAt: -1 }
       kills.push(k)
       await sleep(K.upstreamDownMs)
       await u.restart()
@@ -177,7 +176,7 @@ async function flipper (t0: number, end: number, instances: readonly SoakInstanc
 
 /**
  * A failure is "in flight on the killed upstream" only if, for some kill of target T (color C)
- * at time k (when the soak saw T's process exit after its SIGKILL): the request started before k, ended in [k, k + SOAK_KILL_WINDOW_MS], and ended
+ * at time k (when the soak sent T's process SIGKILL): the request started before k, ended in [k, k + SOAK_KILL_WINDOW_MS], and ended
  * with an upstream error: either a 502/504 whose switchyard error code is SWY_ERR_UPSTREAM_*
  * and whose message names color C, or a 2xx from T (its x-upstream-id) whose body was cut
  * while being read. Everything else is an unacceptable failure.
@@ -195,11 +194,11 @@ function upstreamErrorOf (f: Failure, k: Kill): boolean {
 
 /**
  * For the report only (still unacceptable): an upstream error of the killed target's color
- * on a request that started after the kill (its signal), within the window: the proxy sent
+ * on a request that started after the kill, within the window: the proxy sent
  * it to a dead target it had not yet noticed or ejected.
  */
 function afterKill (f: Failure, kills: readonly Kill[]): boolean {
-  return kills.some((k) => f.start >= k.signalAt && f.start <= k.at + K.killWindowMs && upstreamErrorOf(f, k))
+  return kills.some((k) => f.start >= k.at && f.start <= k.at + K.killWindowMs && upstreamErrorOf(f, k))
 }
 
 /** Polls every instance until its targets' inFlight and the gauge are 0 (bounded by settleMs). */
@@ -219,6 +218,15 @@ async function settle (instances: readonly SoakInstance[]): Promise<Array<{ view
       await sleep(200)
     }
   }))
+}
+
+/** Hostile runs whose outcome differs from their kind's most common outcome. */
+function unusualRuns (counts: HostileCounts, runs: readonly HostileRun[]): HostileRun[] {
+  const usual: Record<string, string> = {}
+  for (const [kind, by] of Object.entries(counts)) {
+    usual[kind] = Object.entries(by).sort((a, b) => b[1] - a[1])[0]?.[0] ?? ''
+  }
+  return runs.filter((r) => r.outcome !== usual[r.kind]).sort((a, b) => a.start - b.start)
 }
 
 function countBy<T> (items: readonly T[], key: (x: T) => string): Record<string, number> {
@@ -280,7 +288,8 @@ async function main (): Promise<number> {
       bodyLimit: K.bodyLimit,
       deadlineMs: K.hostileDeadlineMs,
       maxActive: K.hostileMaxActive,
-      signal: abort.signal
+      signal: abort.signal,
+      t0
     })
     const flips = flipper(t0, end, instances, outages)
     let chaosError = ''
@@ -371,7 +380,7 @@ async function main (): Promise<number> {
           v.sort((a, b) => a - b)
           return [k, { n: v.length, p50: round(percentile(v, 50), 2), p99: round(percentile(v, 99), 2) }]
         })),
-        classification: 'in flight on the killed upstream = started before a kill of target T (color C), ended within SOAK_KILL_WINDOW_MS after it, with a 502/504 SWY_ERR_UPSTREAM_* naming color C or a 2xx from T whose body was cut; anything else is an unacceptable failure',
+        classification: 'in flight on the killed upstream = started before the SIGKILL of target T (color C), ended within SOAK_KILL_WINDOW_MS after it, with a 502/504 SWY_ERR_UPSTREAM_* naming color C or a 2xx from T whose body was cut; anything else is an unacceptable failure',
         otherByCause: countBy(other, (f) => `${f.kind} ${f.status} ${f.code}`.trim()),
         otherStartedAfterAKillWithItsUpstreamError: other.filter((f) => afterKill(f, kills)).length,
         onKilledByCause: countBy(onKilled, (f) => `${f.kind} ${f.status} ${f.code}`.trim()),
@@ -389,7 +398,9 @@ async function main (): Promise<number> {
         skippedAtCap: hostileResult.skipped,
         kinds: hostileKinds.map((k) => k.name),
         expected: Object.fromEntries(hostileKinds.map((k) => [k.name, k.expect])),
-        got: hostileResult.counts
+        got: hostileResult.counts,
+        /** Runs whose outcome is not the most common one of their kind, with their times (to set against the kills). */
+        unusual: unusualRuns(hostileResult.counts, hostileResult.runs).slice(0, 50)
       },
       instances: perInstance,
       rssSeriesMb: rss
@@ -408,6 +419,7 @@ async function main (): Promise<number> {
     line(`  upstream kills ${kills.length}, redis outages ${outages.length}; admin writes ${flipResult.sent}: ${JSON.stringify(flipResult.byStatus)}; during redis outages ${JSON.stringify(flipResult.duringRedisOutage)}`)
     line(`  hostile clients ${hostileResult.launched} (skipped at cap ${hostileResult.skipped}):`)
     for (const k of hostileKinds) line(`    ${k.name.padEnd(20)} ${JSON.stringify(hostileResult.counts[k.name] ?? {})}   expected: ${k.expect}`)
+    for (const r of result.hostile.unusual.slice(0, 10)) line(`    unusual: ${r.kind} got "${r.outcome}" (${(r.start / 1000).toFixed(1)}s → ${(r.end / 1000).toFixed(1)}s)`)
     for (const p of perInstance) {
       line(`  ${p.id}: RSS ${p.rssStartMb} MB at ${p.rssStartAtS}s → ${p.rssEndMb} MB at ${p.rssEndAtS}s (${p.rssGrowthPct >= 0 ? '+' : ''}${p.rssGrowthPct}%, ${p.rssVerdict}); store up ${p.storeUpAtEnd}; in-flight ${p.inFlightZero ? `0 after ${p.inFlightWaitedMs} ms` : `NOT 0: targets ${JSON.stringify(p.targetsInFlight)}, gauge ${p.inFlightGauge} ${p.inFlightError}`}; upstream errors ${JSON.stringify(p.upstreamErrorsByKind)}`)
     }

@@ -229,11 +229,23 @@ export interface HostileSpec {
   readonly maxActive: number
   /** Stops launching early (an instance died). */
   readonly signal?: AbortSignal
+  /** performance.now() at the soak's start (the zero of recorded times). */
+  readonly t0: number
+}
+
+/** One hostile client's run, times in ms since the soak's start. */
+export interface HostileRun {
+  readonly kind: string
+  readonly outcome: string
+  readonly port: number
+  readonly start: number
+  readonly end: number
 }
 
 /** Launches hostile clients at `perSecond` until `until`; resolves once every one has ended. */
-export async function runHostileClients (spec: HostileSpec): Promise<{ launched: number, skipped: number, counts: HostileCounts }> {
+export async function runHostileClients (spec: HostileSpec): Promise<{ launched: number, skipped: number, counts: HostileCounts, runs: HostileRun[] }> {
   const counts: HostileCounts = {}
+  const runs: HostileRun[] = []
   const running = new Set<Promise<void>>()
   let launched = 0
   let skipped = 0
@@ -251,15 +263,17 @@ export async function runHostileClients (spec: HostileSpec): Promise<{ launched:
     const shift = kinds.length % spec.ports.length === 0 ? Math.floor(n / kinds.length) : 0
     const port = spec.ports[(n + shift) % spec.ports.length] as number
     launched++
+    const begun = performance.now()
     const p: Promise<void> = runHostile(kind, port, spec.bodyLimit, spec.deadlineMs)
       .catch((e: unknown) => `error ${(e as Error).message}`)
       .then((outcome) => {
         const byOutcome = counts[kind.name] ??= {}
         byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1
+        runs.push({ kind: kind.name, outcome, port, start: Math.round(begun - spec.t0), end: Math.round(performance.now() - spec.t0) })
         running.delete(p)
       })
     running.add(p)
   }
   await Promise.all(running)
-  return { launched, skipped, counts }
+  return { launched, skipped, counts, runs }
 }
