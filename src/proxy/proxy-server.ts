@@ -202,7 +202,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   // reply-from logs every failed upstream call at warn through request.log; switchyard logs
   // upstream failures itself (one line, rate-limited) and client aborts at debug, so requests
   // log through a child that passes errors only (one child, shared by every request).
-  const baseLevel = LEVELS[logger.level] ?? LEVELS.info as number
+  const baseLevel = LEVELS[logger.level] ?? 30
   const requestLogger: FastifyBaseLogger = baseLevel >= (LEVELS.error as number) ? logger : logger.child({}, { level: 'error' })
 
   const { requestTimeoutMs, headersTimeoutMs } = config.proxy
@@ -228,7 +228,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     serverFactory: (handler) => {
       const s: Server = tls === undefined
         ? createHttpServer(serverOptions, handler)
-        : createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, handler) as unknown as Server
+        : createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, handler)
       s.maxConnections = config.proxy.maxConnections
       return s
     },
@@ -517,7 +517,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
 
 /** The client's address for x-forwarded-for (the exchange keeps the socket: request.raw.socket can be nulled by Node's stream teardown). */
 function clientAddress (request: FastifyRequest): string {
-  return request.swy?.socket.remoteAddress ?? request.raw.socket?.remoteAddress ?? ''
+  return request.swy?.socket.remoteAddress ?? (request.raw.socket as Socket | null)?.remoteAddress ?? ''
 }
 
 /** True when the request has no body, or its body stream was neither read nor torn down (it can be sent again). */
