@@ -423,10 +423,14 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     done()
   }
 
-  /** Another target for a retry: the same color first, else the next color with weight that can serve. */
-  function retryTarget (color: number, failed: Target): Target | undefined {
+  /**
+   * Another target for a retry: the same color first, else the next color with weight that
+   * can serve — except for a request an override forced onto its color (decide() never
+   * serves those from another color: the tester asked for that one).
+   */
+  function retryTarget (color: number, failed: Target, forced: boolean): Target | undefined {
     const same = pools.pick(color, failed)
-    if (same !== undefined) return same
+    if (same !== undefined || forced) return same
     const weighted = router.table.weighted
     for (let c = nextServingColor(weighted, available, color); c >= 0; c = nextServingColor(weighted, available, color, c)) {
       const other = pools.pick(c, failed)
@@ -516,7 +520,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
         // upstream); a reset only for the configured methods.
         if (!ex.retried && ((failure.kind === 'connect' && retryMethods.size > 0 && bodyUntouched(request)) ||
             ((failure.kind === 'connect' || failure.kind === 'reset') && retryMethods.has(request.method)))) {
-          const next = retryTarget(failed.color, failed)
+          const next = retryTarget(failed.color, failed, ex.reasonIndex === OVERRIDE_REASON)
           if (next !== undefined) {
             ex.retried = true
             if (next.color !== ex.color) {
@@ -599,3 +603,4 @@ function passBody (_request: FastifyRequest, payload: IncomingMessage, done: (er
 }
 
 const FALLBACK_REASON = REASONS.indexOf('fallback')
+const OVERRIDE_REASON = REASONS.indexOf('override')

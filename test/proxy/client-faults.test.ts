@@ -287,3 +287,13 @@ t.test('a client that leaves while the upstream is slow cancels its upstream cal
   await settled(sy.adminUrl)
   t.equal(await upstreamErrors(sy.adminUrl), 0, 'a client leaving is not an upstream error')
 })
+
+t.test('a request an override forced onto a color is retried only within that color', async (t) => {
+  const blue = await startRecorder(t, 'blue')
+  const green = await startRecorder(t, 'green')
+  const sy = await startTestSwitchyard(t, testConfig([blue, green], { overrides: { enabled: true } }))
+  await green.close()
+  const r = await rawRequest(portOf(sy.proxyUrl), head('POST /forced', ['Host: a', 'X-Switchyard-Color: green', 'Content-Length: 1']) + 'x', 'a forced POST to a dead color')
+  t.equal(r.status, 502, 'the forced color cannot answer: 502, not another color\'s answer')
+  t.equal(blue.received.length, 0, 'blue never got it')
+})
