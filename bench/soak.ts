@@ -39,6 +39,7 @@ const K = {
   redisEverySeconds: knob('SOAK_REDIS_EVERY_S', 60),
   redisDownMs: knob('SOAK_REDIS_DOWN_MS', 2000),
   killWindowMs: knob('SOAK_KILL_WINDOW_MS', 3000),
+  killGraceMs: knob('SOAK_KILL_GRACE_MS', 0),
   hostilePerSecond: knob('SOAK_HOSTILE_PER_S', 4),
   hostileDeadlineMs: knob('SOAK_HOSTILE_DEADLINE_MS', 8000),
   hostileMaxActive: knob('SOAK_HOSTILE_MAX_ACTIVE', 40),
@@ -179,10 +180,12 @@ async function flipper (t0: number, end: number, instances: readonly SoakInstanc
  * at time k (when the soak sent T's process SIGKILL): the request started before k, ended in [k, k + SOAK_KILL_WINDOW_MS], and ended
  * with an upstream error: either a 502/504 whose switchyard error code is SWY_ERR_UPSTREAM_*
  * and whose message names color C, or a 2xx from T (its x-upstream-id) whose body was cut
- * while being read. Everything else is an unacceptable failure.
+ * while being read. Everything else is an unacceptable failure. SOAK_KILL_GRACE_MS (default 0,
+ * strict) moves "started before" to "started before k + grace", for a lead who accepts the
+ * race of a request sent on a pooled connection in the instant after the upstream died.
  */
 function classify (f: Failure, kills: readonly Kill[]): Kill | undefined {
-  return kills.find((k) => f.start < k.at && f.end >= k.at && f.end <= k.at + K.killWindowMs && upstreamErrorOf(f, k))
+  return kills.find((k) => f.start < k.at + K.killGraceMs && f.end >= k.at && f.end <= k.at + K.killWindowMs && upstreamErrorOf(f, k))
 }
 
 /** The failure is an upstream error of the killed target (or its color, for a 502/504). */
@@ -198,7 +201,7 @@ function upstreamErrorOf (f: Failure, k: Kill): boolean {
  * it to a dead target it had not yet noticed or ejected.
  */
 function afterKill (f: Failure, kills: readonly Kill[]): boolean {
-  return kills.some((k) => f.start >= k.at && f.start <= k.at + K.killWindowMs && upstreamErrorOf(f, k))
+  return kills.some((k) => f.start >= k.at + K.killGraceMs && f.start <= k.at + K.killWindowMs && upstreamErrorOf(f, k))
 }
 
 /** Polls every instance until its targets' inFlight and the gauge are 0 (bounded by settleMs). */
@@ -380,7 +383,7 @@ async function main (): Promise<number> {
           v.sort((a, b) => a - b)
           return [k, { n: v.length, p50: round(percentile(v, 50), 2), p99: round(percentile(v, 99), 2) }]
         })),
-        classification: 'in flight on the killed upstream = started before the SIGKILL of target T (color C), ended within SOAK_KILL_WINDOW_MS after it, with a 502/504 SWY_ERR_UPSTREAM_* naming color C or a 2xx from T whose body was cut; anything else is an unacceptable failure',
+        classification: `in flight on the killed upstream = started before the SIGKILL of target T (color C)${K.killGraceMs > 0 ? ` + ${K.killGraceMs} ms of grace` : ''}, ended within SOAK_KILL_WINDOW_MS after it, with a 502/504 SWY_ERR_UPSTREAM_* naming color C or a 2xx from T whose body was cut; anything else is an unacceptable failure`,
         otherByCause: countBy(other, (f) => `${f.kind} ${f.status} ${f.code}`.trim()),
         otherStartedAfterAKillWithItsUpstreamError: other.filter((f) => afterKill(f, kills)).length,
         onKilledByCause: countBy(onKilled, (f) => `${f.kind} ${f.status} ${f.code}`.trim()),
