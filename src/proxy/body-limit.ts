@@ -21,7 +21,7 @@ class BodyTooLargeError extends Error {
  * marks its exchange FAULT_TOO_LARGE), so the upstream request is aborted before the excess
  * is sent.
  */
-export class BodyLimit extends Transform {
+class BodyLimit extends Transform {
   #seen = 0
   readonly #limit: number
   readonly exchange: Exchange

@@ -54,6 +54,7 @@ export class Exchange {
   readonly socket: Socket
   /** Neighbours among the exchanges still open on the same client connection. */
   prev: Exchange | null = null
+  /** See prev. */
   next: Exchange | null = null
 
   constructor (response: ServerResponse, socket: Socket) {

@@ -32,6 +32,7 @@ import { TargetPools, type HealthEvent, type PoolClock } from './target-pool.js'
 import { createUpstreamAgent } from './upstream-agent.js'
 import { UpstreamLog } from './upstream-log.js'
 
+/** The per-request record (defined in exchange.ts), kept importable from here for bench/micro/exchange.ts. */
 export { Exchange } from './exchange.js'
 
 /** What the data path needs from the rest of switchyard. */

@@ -10,7 +10,7 @@ import type { Target } from './target-pool.js'
 import type { UpstreamFailure } from './upstream-errors.js'
 
 /** A warn line per target at most this often; the next line counts the ones left out. */
-export const UPSTREAM_LOG_INTERVAL_MS = 10_000
+const UPSTREAM_LOG_INTERVAL_MS = 10_000
 
 /** node's levels by name, to keep library warnings (reply-from logs every upstream error at warn) out of the log. */
 const LEVELS: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity }
