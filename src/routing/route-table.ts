@@ -5,7 +5,7 @@
  */
 import { overrideValue } from './override.js'
 import type { Mac } from './sticky-cookie.js'
-import { REASONS, type Reason } from './types.js'
+import { REASON_INDEX, REASONS, type Reason } from './types.js'
 import { computeThresholds, weightOf, type BasisPoints } from './weights.js'
 
 /** The outcome of a decision: a color index and why. Shared, immutable. */
@@ -40,7 +40,7 @@ export interface OverrideRule {
 }
 
 /** The decision when no color can serve: 503. Shared. */
-export const NO_ROUTE: Decision = Object.freeze({ color: -1, reason: 'fallback', reasonIndex: REASONS.indexOf('fallback') })
+export const NO_ROUTE: Decision = Object.freeze({ color: -1, reason: 'fallback', reasonIndex: REASON_INDEX.fallback })
 
 /**
  * Compiles a route table for one state version.
@@ -69,5 +69,5 @@ export function buildRouteTable (version: number, colors: readonly string[], wei
 
 /** The shared decision object for a reason and color. */
 export function decisionFor (table: RouteTable, reason: Reason, color: number): Decision {
-  return table.decisions[REASONS.indexOf(reason) * table.colors.length + color] as Decision
+  return table.decisions[REASON_INDEX[reason] * table.colors.length + color] as Decision
 }
