@@ -22,6 +22,7 @@ import { RedisStore } from './state/redis-store.js'
 import { MemoryStore } from './state/memory-store.js'
 import type { Store } from './state/store.js'
 import { Switchboard } from './state/switchboard.js'
+import { readTls, tlsError } from './tls.js'
 
 /** Options beyond the config file. */
 export interface StartOptions {
@@ -60,11 +61,11 @@ export function defaultInstanceId (): string {
   return `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`
 }
 
-function urlOf (server: FastifyInstance): string {
+function urlOf (server: FastifyInstance, tls: boolean): string {
   const address = server.server.address()
   if (address === null || typeof address === 'string') return String(address)
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
-  return `http://${host}:${address.port}`
+  return `${tls ? 'https' : 'http'}://${host}:${address.port}`
 }
 
 /** The admin API's view of the data path's targets. */
@@ -92,6 +93,11 @@ function targetAdmin (pools: TargetPools, colors: readonly string[]): TargetAdmi
 /** Starts switchyard on a validated config. */
 export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions = {}): Promise<Running> {
   const { config, colors } = loaded
+  // TLS files are read before anything starts: a missing one stops the start, listing both listeners' problems.
+  const tlsProblems: string[] = []
+  const dataTls = readTls(config.listen.tls, 'listen.tls', tlsProblems)
+  readTls(config.admin.listen.tls, 'admin.listen.tls', tlsProblems)
+  if (tlsProblems.length > 0) throw tlsError(tlsProblems)
   const logger = opts.logger ?? pino({ level: config.log.level, name: 'switchyard' })
   const flogger = logger as unknown as FastifyBaseLogger
   const store = opts.store ?? createStore(config.store)
@@ -123,6 +129,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     secret: switchboard.secret,
     metrics,
     logger: flogger,
+    tls: dataTls,
     onHealth: ({ target, healthy, why }) => {
       metrics.targetHealth(target.colorName, target.id, healthy)
       logger[healthy ? 'info' : 'warn']({ color: target.colorName, target: target.id, health: target.health, why }, healthy ? 'target healthy' : 'target unhealthy')
@@ -178,8 +185,8 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     await dataPath.server.close()
     throw e
   }
-  const proxyUrl = urlOf(dataPath.server)
-  const adminUrl = urlOf(admin)
+  const proxyUrl = urlOf(dataPath.server, dataTls !== undefined)
+  const adminUrl = urlOf(admin, config.admin.listen.tls !== undefined)
   const state = switchboard.state
   logger.info({ proxy: proxyUrl, admin: adminUrl, version: state.version, weights: weightsToPercent(colors, state.weights), store: store.kind }, 'switchyard started')
 

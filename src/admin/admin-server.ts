@@ -8,6 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { Config } from '../config/config-types.js'
 import { isLoopback } from '../config/load-config.js'
 import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
+import { loadTls } from '../tls.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta, type SwitchPolicy } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
@@ -91,7 +92,9 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.admin.bodyLimit,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } }
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
+    // HTTPS when admin.listen.tls is set (PEM files read now; app.ts checked them at start).
+    ...(config.admin.listen.tls === undefined ? {} : { https: loadTls(config.admin.listen.tls, 'admin.listen.tls') ?? null })
   })
   server.decorateRequest('principal', null)
   // Only JSON bodies: fastify's default text/plain parser would turn a wrong content type

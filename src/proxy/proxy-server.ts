@@ -8,14 +8,22 @@
  * accounting (metrics, in-flight, passive health). No I/O and no await happen between the
  * request and the upstream call. An idempotent request refused or reset before any response
  * byte is sent once more, to another target.
+ *
+ * At the edge (DATAPATH-SPEC.md): one header policy both ways (header-policy.ts); bodies are
+ * never parsed, only counted against proxy.bodyLimit; the client's request must arrive
+ * within proxy.requestTimeoutMs (408); passive health counts only what the upstream did;
+ * each request's in-flight slot is released once, by one idempotent path (release()).
  */
 import { randomInt } from 'node:crypto'
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http'
+import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
+import type { Socket } from 'node:net'
+import { Transform, type TransformCallback } from 'node:stream'
 import httpProxy from '@fastify/http-proxy'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { Agent } from 'undici'
 import type { Config, TargetConfig } from '../config/config-types.js'
-import { errorBody } from '../errors.js'
+import { ERRORS, errorBody } from '../errors.js'
 import { NO_REQUEST_METRICS, type Metrics, type RequestMetrics } from '../metrics/metrics.js'
 import { decide } from '../routing/decide.js'
 import { nextFreshBucket } from '../routing/fresh-bucket.js'
@@ -28,31 +36,53 @@ import { colorForBucket } from '../routing/weights.js'
 import { hmacFor } from './sticky-mac.js'
 import { CoarseClock } from './coarse-clock.js'
 import { CookieCache } from './cookie-cache.js'
-import { classifyUpstreamError } from './upstream-errors.js'
+import type { TlsMaterial } from '../tls.js'
+import { HeaderPolicy } from './header-policy.js'
+import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js'
 import { TargetPools, type HealthEvent, type Target } from './target-pool.js'
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    /** Index of the serving color, -1 before routing or when none can serve. */
-    swyColor: number
-    /** Index in REASONS of the decision's reason. */
-    swyReason: number
-    /** The chosen target's origin. */
-    swyTarget: string
-    /** The chosen target (in-flight and passive health are kept on it). */
-    swyTargetRef: Target | null
-    /** A sticky cookie to set on the response, '' for none. */
-    swyCookie: string
-    /** performance.now() when the request was routed. */
-    swyStart: number
-    /** True once the request was retried on another target. */
-    swyRetried: boolean
+/** Why a request failed on the client's side (never an upstream failure). */
+const FAULT_NONE = 0
+/** The streamed body grew past proxy.bodyLimit. */
+const FAULT_TOO_LARGE = 1
+/** The client went away (abort, reset, timeout, malformed framing) before the exchange ended. */
+const FAULT_CLIENT_GONE = 2
+
+/** What the data path keeps about one request, from routing to its end: one object instead of seven decorations. */
+export class Exchange {
+  /** Index of the serving color, -1 before routing or when none can serve. */
+  color = -1
+  /** Index in REASONS of the decision's reason. */
+  reasonIndex = 0
+  /** The target holding this request's in-flight slot, null once released. */
+  target: Target | null = null
+  /** A sticky cookie to set on the response, '' for none. */
+  cookie = ''
+  /** performance.now() when the request was routed. */
+  start = 0
+  /** True once the request was retried on another target. */
+  retried = false
+  /** FAULT_* when the client caused the failure. */
+  fault = FAULT_NONE
+  /** The request, for the shared listeners. */
+  readonly request: FastifyRequest
+
+  constructor (request: FastifyRequest) {
+    this.request = request
   }
 }
 
-/** The raw response's link back to its request, for the shared 'close' listener. */
-const kRequest = Symbol('switchyard.request')
-type TaggedResponse = ServerResponse & { [kRequest]?: FastifyRequest | undefined }
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** This request's exchange (set by the routing preHandler). */
+    swy: Exchange | null
+  }
+}
+
+/** The raw response's (and streamed body's) link back to the exchange, for the shared listeners. */
+const kExchange = Symbol('switchyard.exchange')
+type TaggedResponse = ServerResponse & { [kExchange]?: Exchange | undefined }
+type TaggedMessage = IncomingMessage & { [kExchange]?: BodyLimit | undefined }
 
 /** What the data path needs from the rest of switchyard. */
 export interface ProxyDeps {
@@ -64,6 +94,8 @@ export interface ProxyDeps {
   readonly logger: FastifyBaseLogger
   /** Told when a target's health changes (logs, metrics). */
   readonly onHealth?: (e: HealthEvent) => void
+  /** Serve HTTPS with this certificate and key (listen.tls, read at start). */
+  readonly tls?: TlsMaterial | undefined
 }
 
 const MODE_NONE = 0
@@ -85,6 +117,55 @@ export interface DataPath {
   closeUpstreams (): Promise<void>
 }
 
+/** Thrown into the upstream body stream when the client's body passes proxy.bodyLimit. */
+class BodyTooLargeError extends Error {
+  readonly code = 'SWY_BODY_TOO_LARGE'
+}
+
+/**
+ * Counts a streamed (chunked) body on its way upstream: past `limit` bytes it fails, so the
+ * upstream request is aborted before the excess is sent. Bodies with a Content-Length need
+ * none (Node's parser stops at the length, checked against the limit before routing).
+ */
+class BodyLimit extends Transform {
+  #seen = 0
+  readonly #limit: number
+  readonly exchange: Exchange
+
+  constructor (limit: number, exchange: Exchange) {
+    super()
+    this.#limit = limit
+    this.exchange = exchange
+  }
+
+  override _transform (chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.#seen += chunk.length
+    if (this.#seen > this.#limit) {
+      this.exchange.fault = FAULT_TOO_LARGE
+      callback(new BodyTooLargeError('the request body is larger than proxy.bodyLimit'))
+    } else {
+      callback(null, chunk)
+    }
+  }
+}
+
+/** The client's request closed: if its body had not fully arrived, end the counted body with an error. */
+function onBodySourceClose (this: TaggedMessage): void {
+  const limit = this[kExchange]
+  if (limit === undefined) return
+  this[kExchange] = undefined
+  if (!this.complete && !limit.destroyed) {
+    limit.exchange.fault = FAULT_CLIENT_GONE
+    limit.destroy(new Error('the client closed the request before its body arrived'))
+  }
+}
+
+/** A warn line per target at most this often; the next line counts the ones left out. */
+const UPSTREAM_LOG_INTERVAL_MS = 10_000
+
+/** node's levels by name, to keep library warnings (reply-from logs every upstream error at warn) out of the log. */
+const LEVELS: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity }
+
 /** Builds (does not listen) the data-path server. */
 export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const { config, colors } = deps
@@ -105,6 +186,9 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const available = pools.available
   const retryMethods = new Set(config.retry.methods)
   const overrideRule = { enabled: overridesOn, mac: overrideMac }
+  const bodyLimit = config.proxy.bodyLimit
+  const policy = new HeaderPolicy({ overrideHeader, trustForwarded: config.proxy.trustForwarded, tls: deps.tls !== undefined })
+  const logger = deps.logger
   let lastFresh = randomInt(BUCKETS)
   const clock = new CoarseClock().start()
   // Signed Set-Cookie values per (bucket, color), reused within their minute: a new client
@@ -121,44 +205,115 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     connect: { timeout: config.upstream.connectTimeoutMs, rejectUnauthorized: config.upstream.rejectUnauthorized }
   })
 
+  // reply-from logs every failed upstream call at warn through request.log; switchyard logs
+  // upstream failures itself (one line, rate-limited) and client aborts at debug, so requests
+  // log through a child that passes errors only (one child, shared by every request).
+  const baseLevel = LEVELS[logger.level] ?? LEVELS.info as number
+  const requestLogger: FastifyBaseLogger = baseLevel >= (LEVELS.error as number) ? logger : logger.child({}, { level: 'error' })
+
+  const { requestTimeoutMs, headersTimeoutMs } = config.proxy
+  const serverOptions = {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: headersTimeoutMs,
+    // Node checks both timeouts on this interval (30 s by default): often enough that a
+    // timeout holds within about a second.
+    connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeoutMs / 4))),
+    // fastify's default (it applies it only to servers it creates itself).
+    keepAliveTimeout: 72_000
+  }
+  const tls = deps.tls
   const server = Fastify({
     loggerInstance: deps.logger,
     logController: new LogController({ disableRequestLogging: true }),
     // Requests are not logged on the data path, so no per-request child logger (a pino
-    // child per request showed in the profile); errors still log through the parent.
-    childLoggerFactory: (logger) => logger,
-    bodyLimit: config.proxy.bodyLimit,
+    // child per request showed in the profile); errors still log through the shared child.
+    childLoggerFactory: () => requestLogger,
+    bodyLimit,
     return503OnClosing: true,
-    forceCloseConnections: 'idle'
+    forceCloseConnections: 'idle',
+    serverFactory: (handler) => {
+      const s: Server = tls === undefined
+        ? createHttpServer(serverOptions, handler)
+        : createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, handler) as unknown as Server
+      s.maxConnections = config.proxy.maxConnections
+      return s
+    },
+    clientErrorHandler: onClientError
   })
-  server.decorateRequest('swyColor', -1)
-  server.decorateRequest('swyReason', 0)
-  server.decorateRequest('swyTarget', '')
-  server.decorateRequest('swyTargetRef', null)
-  server.decorateRequest('swyCookie', '')
-  server.decorateRequest('swyStart', 0)
-  server.decorateRequest('swyRetried', false)
+  server.decorateRequest('swy', null)
+  // Bodies are never parsed on the data path: every content type (and none) streams to the
+  // upstream byte for byte. fastify's own parsers (JSON, text/plain decoded as UTF-8) go.
+  server.removeAllContentTypeParsers()
+  server.addContentTypeParser('*', passBody)
+
+  /** Parse errors and client-side timeouts: our JSON where the socket can still take a response. */
+  function onClientError (error: Error & { code?: string }, socket: Socket): void {
+    logger.debug({ code: error.code }, 'client error on the data path')
+    if (error.code === 'ECONNRESET' || socket.destroyed) return
+    const pending = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+    if (socket.writable && (pending === undefined || pending === null || !pending.headersSent)) {
+      const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      const code = timeout ? 'SWY_ERR_PROXY_REQUEST_TIMEOUT' : 'SWY_ERR_PROXY_BAD_REQUEST'
+      const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : ERRORS[code].status
+      const body = JSON.stringify(errorBody(code, error.code === 'HPE_HEADER_OVERFLOW' ? 'the request headers are too large' : undefined))
+      socket.end(`HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    }
+    socket.destroySoon()
+  }
+
+  /** Gives back the in-flight slot a request holds; safe to call any number of times. */
+  function release (ex: Exchange): Target | null {
+    const target = ex.target
+    if (target !== null) {
+      ex.target = null
+      target.inFlight--
+    }
+    return target
+  }
 
   // One listener function for every response ('close' fires for answered and abandoned
   // requests alike, unlike fastify's onResponse), so accounting allocates no closure.
   function onClose (this: TaggedResponse): void {
-    const request = this[kRequest]
-    if (request === undefined) return
-    this[kRequest] = undefined
+    const ex = this[kExchange]
+    if (ex === undefined) return
+    this[kExchange] = undefined
     const status = this.writableFinished ? this.statusCode : 499
-    const target = request.swyTargetRef
-    if (target !== null) {
-      // The upstream answered (our own 502/504s clear the target in onError).
-      target.inFlight--
-      if (status !== 499) pools.outcome(target, status < 500, clock.ms)
-      if (status >= 500) metrics.upstreamError(request.swyColor, '5xx')
+    const target = release(ex)
+    if (target !== null && status !== 499 && ex.fault === FAULT_NONE) {
+      // The upstream answered (our own 502/504s released the target first).
+      pools.outcome(target, status < 500, clock.ms)
+      if (status >= 500) metrics.upstreamError(ex.color, '5xx')
     }
-    metrics.ended(request.swyColor)
-    metrics.request(request.swyColor, request.swyReason, status, (performance.now() - request.swyStart) / 1000)
+    metrics.ended(ex.color)
+    metrics.request(ex.color, ex.reasonIndex, status, (performance.now() - ex.start) / 1000)
+  }
+
+  /** Answers a request the proxy refuses before routing it (no upstream touched). */
+  function refuse (request: FastifyRequest, reply: FastifyReply, code: 'SWY_ERR_PROXY_BAD_REQUEST' | 'SWY_ERR_PROXY_BODY_TOO_LARGE', message?: string): void {
+    const ex = new Exchange(request)
+    request.swy = ex
+    ex.start = performance.now()
+    metrics.started(-1)
+    const raw = reply.raw as TaggedResponse
+    raw[kExchange] = ex
+    raw.on('close', onClose)
+    // The body is unread: close the connection after the answer instead of reading it all.
+    if (code === 'SWY_ERR_PROXY_BODY_TOO_LARGE' || request.headers['transfer-encoding'] !== undefined || request.headers['content-length'] !== undefined) reply.header('connection', 'close')
+    reply.code(ERRORS[code].status).send(errorBody(code, message))
   }
 
   function route (request: FastifyRequest, reply: FastifyReply, done: () => void): void {
     const headers = request.headers
+    const length = headers['content-length']
+    if (length !== undefined && Number(length) > bodyLimit) {
+      refuse(request, reply, 'SWY_ERR_PROXY_BODY_TOO_LARGE')
+      return
+    }
+    const refused = policy.refusal(headers)
+    if (refused !== undefined) {
+      refuse(request, reply, 'SWY_ERR_PROXY_BAD_REQUEST', refused)
+      return
+    }
     const t = table
     let override: string | undefined
     if (overridesOn) {
@@ -186,12 +341,14 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     const lastColor = cookieColor === '' ? -1 : (t.colorIndex.get(cookieColor) ?? -1)
     const decision = decide(t, override, stickyBucket, fresh, lastColor, now / 1000, available)
     const color = decision.color
-    request.swyColor = color
-    request.swyReason = decision.reasonIndex
-    request.swyStart = performance.now()
+    const ex = new Exchange(request)
+    request.swy = ex
+    ex.color = color
+    ex.reasonIndex = decision.reasonIndex
+    ex.start = performance.now()
     metrics.started(color)
     const raw = reply.raw as TaggedResponse
-    raw[kRequest] = request
+    raw[kExchange] = ex
     raw.on('close', onClose)
     const target = color < 0 ? undefined : pools.pick(color)
     if (target === undefined) {
@@ -201,16 +358,24 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       return
     }
     target.inFlight++
-    request.swyTargetRef = target
-    request.swyTarget = target.origin
+    ex.target = target
     // The cookie records the color the weights chose for this client (not a fallback), so
     // it returns there when that color recovers, and drain knows where it was.
     if (mode === MODE_COOKIE && decision.reason !== 'override' && decision.reason !== 'fallback') {
       const served = t.colors[color] as string
-      if (stickyBucket < 0) request.swyCookie = mint(fresh, color, now)
-      else if (cookieColor !== served) request.swyCookie = mint(stickyBucket, color, now)
+      if (stickyBucket < 0) ex.cookie = mint(fresh, color, now)
+      else if (cookieColor !== served) ex.cookie = mint(stickyBucket, color, now)
     } else if (mode === MODE_COOKIE && stickyBucket < 0 && decision.reason === 'fallback') {
-      request.swyCookie = mint(fresh, colorForBucket(t.thresholds, fresh), now)
+      ex.cookie = mint(fresh, colorForBucket(t.thresholds, fresh), now)
+    }
+    // A chunked body is counted on its way (a Content-Length one was checked above).
+    if (length === undefined && headers['transfer-encoding'] !== undefined && request.body === request.raw) {
+      const limit = new BodyLimit(bodyLimit, ex)
+      const source = request.raw as TaggedMessage
+      source[kExchange] = limit
+      source.on('close', onBodySourceClose)
+      source.pipe(limit)
+      request.body = limit
     }
     done()
   }
@@ -245,19 +410,18 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     return undefined
   }
 
-  function forwardedHeaders (request: FastifyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
-    // Copy first: adding keys to reply-from's spread copy of the request headers is slow in
-    // V8 (≈0.8 µs a key); Object.assign into a fresh object, then setting, is ≈0.2 µs in all.
-    const out: IncomingHttpHeaders = Object.assign({}, headers)
-    const ip = request.raw.socket.remoteAddress ?? ''
-    const prior = out['x-forwarded-for']
-    out['x-forwarded-for'] = config.proxy.trustForwarded && typeof prior === 'string' && prior !== '' ? `${prior}, ${ip}` : ip
-    if (!config.proxy.trustForwarded || out['x-forwarded-proto'] === undefined) out['x-forwarded-proto'] = 'http'
-    if (!config.proxy.trustForwarded || out['x-forwarded-host'] === undefined) {
-      const host = request.headers.host
-      if (host !== undefined) out['x-forwarded-host'] = host
+  /** One warn line per target per interval, with the count of the lines left out since. */
+  function logUpstreamFailure (target: Target, failure: UpstreamFailure): void {
+    const now = clock.ms
+    if (now < target.logQuietUntil) {
+      target.logSuppressed++
+      return
     }
-    return out
+    target.logQuietUntil = now + UPSTREAM_LOG_INTERVAL_MS
+    const suppressed = target.logSuppressed
+    target.logSuppressed = 0
+    logger.warn({ code: failure.code, color: target.colorName, target: target.id, kind: failure.kind, ...(suppressed > 0 ? { suppressed } : {}) },
+      suppressed > 0 ? `upstream failure (${suppressed} more on this target not logged)` : 'upstream failure')
   }
 
   server.setErrorHandler((error: Error & { statusCode?: number, code?: string }, request, reply) => {
@@ -271,18 +435,17 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   // (headers, request) for every upgrade; the default forwards only the cookie.
   const wsClientOptions = {
     headers: {},
-    rewriteRequestHeaders: (headers: Record<string, unknown>, request: FastifyRequest): IncomingHttpHeaders => {
-      const out = forwardedHeaders(request, headers as IncomingHttpHeaders)
-      if (request.headers.cookie !== undefined) out.cookie = request.headers.cookie
-      return out
-    }
+    rewriteRequestHeaders: (_headers: Record<string, unknown>, request: FastifyRequest): IncomingHttpHeaders =>
+      policy.websocket(request.headers, request.raw.socket.remoteAddress ?? '')
   }
 
   const replyOptions = {
-    getUpstream: (request: FastifyRequest) => request.swyTarget,
-    rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => forwardedHeaders(request, headers),
+    getUpstream: (request: FastifyRequest) => (request.swy as Exchange).target?.origin ?? '',
+    rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
+      policy.request(request.headers, headers.host, request.raw.socket.remoteAddress ?? ''),
     rewriteHeaders: (headers: IncomingHttpHeaders, request?: FastifyRequest) => {
-      const cookie = request?.swyCookie
+      policy.response(headers)
+      const cookie = request?.swy?.cookie
       if (cookie !== undefined && cookie !== '') {
         const prior = headers['set-cookie']
         headers['set-cookie'] = prior === undefined ? [cookie] : Array.isArray(prior) ? [...prior, cookie] : [prior, cookie]
@@ -292,33 +455,47 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     retryDelay: () => null,
     onError: (reply: FastifyReply, { error }: { error: unknown }) => {
       const request = reply.request
+      const ex = request.swy as Exchange
+      const raw = request.raw
+      // The client is gone when its request was cut short or its socket or response closed
+      // (a completed request's stream is destroyed too, so that alone says nothing).
+      if (ex.fault === FAULT_NONE && ((raw.destroyed && !raw.complete) || raw.socket.destroyed || (reply.raw.destroyed && !reply.raw.writableFinished))) ex.fault = FAULT_CLIENT_GONE
+      if (ex.fault !== FAULT_NONE) {
+        // The client caused it: nothing counts against the target, nothing above debug.
+        release(ex)
+        logger.debug({ fault: ex.fault === FAULT_TOO_LARGE ? 'body too large' : 'client gone' }, 'request ended by the client')
+        if (ex.fault === FAULT_TOO_LARGE && !reply.sent && !raw.socket.destroyed) {
+          void reply.header('connection', 'close').code(413).send(errorBody('SWY_ERR_PROXY_BODY_TOO_LARGE'))
+        } else if (!raw.socket.destroyed) {
+          raw.socket.destroy()
+        }
+        return
+      }
       const failure = classifyUpstreamError(error)
-      metrics.upstreamError(request.swyColor, failure.kind)
-      const failed = request.swyTargetRef
+      const failed = release(ex)
       if (failed !== null) {
-        failed.inFlight--
-        pools.outcome(failed, false, Date.now())
-        request.swyTargetRef = null
-        if (!request.swyRetried && (failure.kind === 'connect' || failure.kind === 'reset') && retryMethods.has(request.method)) {
+        metrics.upstreamError(ex.color, failure.kind)
+        pools.outcome(failed, false, clock.ms)
+        logUpstreamFailure(failed, failure)
+        if (!ex.retried && (failure.kind === 'connect' || failure.kind === 'reset') && retryMethods.has(request.method)) {
           const next = retryTarget(failed.color, failed)
           if (next !== undefined) {
-            request.swyRetried = true
-            if (next.color !== request.swyColor) {
-              metrics.ended(request.swyColor)
+            ex.retried = true
+            if (next.color !== ex.color) {
+              metrics.ended(ex.color)
               metrics.started(next.color)
-              request.swyColor = next.color
-              request.swyReason = FALLBACK_REASON
+              ex.color = next.color
+              ex.reasonIndex = FALLBACK_REASON
             }
             next.inFlight++
-            request.swyTargetRef = next
-            request.swyTarget = next.origin
+            ex.target = next
             reply.from(undefined, replyOptions as unknown as Parameters<FastifyReply['from']>[1])
             return
           }
         }
       }
-      const body = errorBody(failure.code, `${errorBody(failure.code).message} (color "${table.colors[request.swyColor] ?? 'none'}")`)
-      void reply.code(failure.code === 'SWY_ERR_UPSTREAM_TIMEOUT' ? 504 : 502).send(body)
+      const body = errorBody(failure.code, `${errorBody(failure.code).message} (color "${table.colors[ex.color] ?? 'none'}")`)
+      void reply.code(ERRORS[failure.code].status).send(body)
     }
   }
 
@@ -328,7 +505,10 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     disableRequestLogging: true,
     undici: agent,
     preHandler: route,
+    // Our own pass-through parser above (http-proxy's would leave fastify's text/plain one).
+    proxyPayloads: false,
     wsClientOptions,
+    wsServerOptions: { maxPayload: config.proxy.websocketMaxPayload },
     replyOptions: replyOptions as unknown as NonNullable<Parameters<typeof httpProxy>[1]['replyOptions']>
   })
 
@@ -352,6 +532,11 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       await agent.close()
     }
   }
+}
+
+/** The data path's only body "parser": the raw request stream, untouched. */
+function passBody (_request: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void): void {
+  done(null, payload)
 }
 
 const FALLBACK_REASON = REASONS.indexOf('fallback')

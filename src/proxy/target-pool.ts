@@ -22,6 +22,10 @@ export class Target {
   readonly outlier: OutlierRecord = newOutlierRecord()
   /** enabled && activeHealthy && not ejected: may take a new request. */
   usable = true
+  /** Upstream-failure log lines are left out until then (ms since the epoch). */
+  logQuietUntil = 0
+  /** Failure lines left out since the last one logged. */
+  logSuppressed = 0
 
   constructor (color: number, colorName: string, config: TargetConfig) {
     this.color = color
