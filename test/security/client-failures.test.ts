@@ -39,7 +39,7 @@ const misbehaviours: ReadonlyArray<readonly [string, Misbehaviour]> = [
   ['a malformed chunked body after a good chunk', async (port, blue, i) => {
     const c = new RawClient(port)
     await c.connected
-    c.write(head(`POST /bad-chunk/${i}`, ['Host: app.example', 'Content-Type: text/plain', 'Transfer-Encoding: chunked']))
+    c.write(head(`POST /bad-chunk/${i}`, ['Host: app.example', 'Content-Type: application/octet-stream', 'Transfer-Encoding: chunked']))
     c.write('5\r\nhello\r\n')
     await until('the upstream receiving the good chunk', () => blue.received.some((r) => r.url === `/bad-chunk/${i}` && r.body.length > 0))
     c.write('3\r\nabcdef\r\nzz\r\n\r\n')
