@@ -295,8 +295,8 @@ export class RawClient {
   destroy (): void { this.socket.destroy() }
 }
 
-/** Opens a connection, writes `data`, returns the first response and closes. */
-export async function rawRequest (port: number, data: string | Buffer, what: string, opts: { tls?: boolean, ms?: number } = {}): Promise<RawResponse> {
+/** Opens a connection, writes `data`, returns the first response and closes (`head`: it answers a HEAD). */
+export async function rawRequest (port: number, data: string | Buffer, what: string, opts: { tls?: boolean, ms?: number, head?: boolean } = {}): Promise<RawResponse> {
   const c = new RawClient(port, opts)
   try {
     await c.connected
