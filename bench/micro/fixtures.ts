@@ -3,8 +3,11 @@
  * src/proxy/sticky-mac.ts (HMAC-SHA256 keyed per purpose), a 90/10 blue/green table, and
  * realistic Cookie headers carrying a sticky cookie among others.
  */
+import { validateConfig } from '../../src/config/load-config.js'
 import { CoarseClock } from '../../src/proxy/coarse-clock.js'
+import { RequestRouter } from '../../src/proxy/request-router.js'
 import { hmacFor } from '../../src/proxy/sticky-mac.js'
+import type { RoutingState } from '../../src/routing/routing-state.js'
 import { buildRouteTable, type RouteTable } from '../../src/routing/route-table.js'
 import { encodeStickyCookie, type Mac } from '../../src/routing/sticky-cookie.js'
 import { BUCKETS } from '../../src/routing/types.js'
@@ -30,6 +33,37 @@ const clock = new CoarseClock().start()
 /** Seconds, as the data path reads the clock (a field refreshed every 100 ms). */
 export function nowSeconds (): number {
   return (clock.ms / 1000) | 0
+}
+
+/** Milliseconds, the field the data path passes to RequestRouter.route(). */
+export function nowMs (): number {
+  return clock.ms
+}
+
+/**
+ * The data path's real routing step, built from a config the way buildDataPath builds it,
+ * on the 90/10 state (version 2) with both colors available.
+ * @param config extra config (sticky, overrides)
+ * @param cookieCacheEntries the verified-cookie cache size (2: every lookup misses over VARIANTS cookies)
+ */
+export function makeRouter (config: Record<string, unknown> = {}, cookieCacheEntries?: number): RequestRouter {
+  const { config: c } = validateConfig({
+    colors: { blue: { targets: ['http://127.0.0.1:1'] }, green: { targets: ['http://127.0.0.1:2'] } },
+    store: { kind: 'memory' },
+    sticky: { cookie: COOKIE_NAME, ttlSeconds: TTL_SECONDS },
+    ...config
+  }, {}, 'bench')
+  const router = new RequestRouter({
+    colors: COLORS,
+    sticky: c.sticky,
+    overrides: c.overrides,
+    secret: SECRET,
+    available: Uint8Array.of(1, 1),
+    freshStart: 1234,
+    ...(cookieCacheEntries === undefined ? {} : { cookieCacheEntries })
+  })
+  router.apply({ version: 2, weights: { blue: 9000, green: 1000 }, drainUntil: {} } as unknown as RoutingState)
+  return router
 }
 
 /** Valid sticky cookie values for spread buckets, each naming the color that owns its bucket. */

@@ -1,20 +1,21 @@
 /**
  * The data path: a fastify server with @fastify/http-proxy choosing the upstream per request.
- * A preHandler reads the current route table (one reference, swapped on every state change)
- * and the per-color availability (recomputed on health or mode changes), decides the color
- * from the override, drain window, sticky cookie or header bucket, picks the least-loaded
- * usable target, and leaves the outcome on the request; getUpstream returns the target,
- * rewriteHeaders appends the sticky Set-Cookie, and the raw response's 'close' does the
- * accounting (metrics, in-flight, passive health). No I/O and no await happen between the
- * request and the upstream call. An idempotent request refused or reset before any response
- * byte is sent once more, to another target.
+ * A preHandler checks what must be refused before any upstream is touched (a body over the
+ * limit, a header the upstream client would refuse), asks the RequestRouter for the color
+ * (request-router.ts: override, drain window, sticky cookie or header bucket, fresh bucket,
+ * fallback, and the sticky Set-Cookie), picks the least-loaded usable target of that color,
+ * and keeps all of it in the request's Exchange (one object, `request.swy`); getUpstream
+ * returns the target, rewriteRequestHeaders/rewriteHeaders apply the header policy and the
+ * cookie, and the response's (or the connection's) 'close' ends the exchange once: metrics,
+ * in-flight, passive health. No I/O and no await happen between the request and the
+ * upstream call. An idempotent request refused or reset before any response byte is sent
+ * once more, to another target.
  *
  * At the edge (DATAPATH-SPEC.md): one header policy both ways (header-policy.ts); bodies are
  * never parsed, only counted against proxy.bodyLimit; the client's request must arrive
  * within proxy.requestTimeoutMs (408); passive health counts only what the upstream did;
  * each request's in-flight slot is released once, by one idempotent path (release()).
  */
-import { randomInt } from 'node:crypto'
 import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
@@ -25,19 +26,14 @@ import { Agent } from 'undici'
 import type { Config, TargetConfig } from '../config/config-types.js'
 import { ERRORS, errorBody } from '../errors.js'
 import { NO_REQUEST_METRICS, type Metrics, type RequestMetrics } from '../metrics/metrics.js'
-import { decide } from '../routing/decide.js'
-import { nextFreshBucket } from '../routing/fresh-bucket.js'
-import { headerBucket, saltToSeed } from '../routing/header-bucket.js'
-import { buildRouteTable, type RouteTable } from '../routing/route-table.js'
+import type { RouteTable } from '../routing/route-table.js'
 import { targetMode, type RoutingState } from '../routing/routing-state.js'
-import { encodeStickyCookie, readCookie, type Mac } from '../routing/sticky-cookie.js'
-import { BUCKETS, REASONS } from '../routing/types.js'
-import { colorForBucket } from '../routing/weights.js'
-import { hmacFor } from './sticky-mac.js'
+import { REASONS } from '../routing/types.js'
+import { nextServingColor } from '../routing/serving.js'
 import { CoarseClock } from './coarse-clock.js'
-import { CookieCache } from './cookie-cache.js'
 import type { TlsMaterial } from '../tls.js'
 import { HeaderPolicy } from './header-policy.js'
+import { RequestRouter } from './request-router.js'
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js'
 import { TargetPools, type HealthEvent, type Target } from './target-pool.js'
 
@@ -64,11 +60,19 @@ export class Exchange {
   retried = false
   /** FAULT_* when the client caused the failure. */
   fault = FAULT_NONE
-  /** The request, for the shared listeners. */
-  readonly request: FastifyRequest
+  /** True once accounted for (metrics, in-flight, passive health): it happens once. */
+  done = false
+  /** The raw response. */
+  readonly response: ServerResponse
+  /** The client connection (a queued pipelined response has none of its own yet). */
+  readonly socket: Socket
+  /** Neighbours among the exchanges still open on the same client connection. */
+  prev: Exchange | null = null
+  next: Exchange | null = null
 
-  constructor (request: FastifyRequest) {
-    this.request = request
+  constructor (response: ServerResponse, socket: Socket) {
+    this.response = response
+    this.socket = socket
   }
 }
 
@@ -83,6 +87,13 @@ declare module 'fastify' {
 const kExchange = Symbol('switchyard.exchange')
 type TaggedResponse = ServerResponse & { [kExchange]?: Exchange | undefined }
 type TaggedMessage = IncomingMessage & { [kExchange]?: BodyLimit | undefined }
+/**
+ * A client connection's open exchanges (a list through Exchange.prev/next). A pipelined
+ * response still queued behind another never gets the socket, so it never emits 'close':
+ * the connection's own 'close' ends whatever is still open on it.
+ */
+const kOpen = Symbol('switchyard.open')
+type TaggedSocket = Socket & { [kOpen]?: Exchange | null }
 
 /** What the data path needs from the rest of switchyard. */
 export interface ProxyDeps {
@@ -96,11 +107,9 @@ export interface ProxyDeps {
   readonly onHealth?: (e: HealthEvent) => void
   /** Serve HTTPS with this certificate and key (listen.tls, read at start). */
   readonly tls?: TlsMaterial | undefined
+  /** The time the data path reads (ms since the epoch, a field); a CoarseClock by default. */
+  readonly clock?: { readonly ms: number } | undefined
 }
-
-const MODE_NONE = 0
-const MODE_COOKIE = 1
-const MODE_HEADER = 2
 
 /** The running data path: the fastify server and the hooks to steer it. */
 export interface DataPath {
@@ -109,6 +118,8 @@ export interface DataPath {
   apply (state: RoutingState): void
   /** The route table requests are decided on now. */
   readonly table: RouteTable
+  /** The routing step (table, cookie caches, seed). */
+  readonly router: RequestRouter
   /** Every color's targets, with their health and in-flight counts. */
   readonly pools: TargetPools
   /** Uses a new cookie secret (another instance's won a store re-seed). */
@@ -170,32 +181,15 @@ const LEVELS: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 3
 export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const { config, colors } = deps
   const metrics: RequestMetrics = config.metrics.enabled ? deps.metrics : NO_REQUEST_METRICS
-  const sticky = config.sticky
-  const mode = sticky.mode === 'cookie' ? MODE_COOKIE : sticky.mode === 'header' ? MODE_HEADER : MODE_NONE
-  let cookieMac: Mac = hmacFor(deps.secret, 'sticky-cookie')
-  const cookies = new CookieCache(cookieMac)
-  const overrideMac: Mac | undefined = config.overrides.secret === undefined ? undefined : hmacFor(config.overrides.secret, 'override')
-  const overrideHeader = config.overrides.header.toLowerCase()
-  const overridesOn = config.overrides.enabled
-  const stickyHeader = sticky.header.toLowerCase()
-  let seed = saltToSeed(sticky.salt ?? hmacFor(deps.secret, 'header-salt')('salt'))
-  const cookieName = sticky.cookie
-  const ttl = sticky.ttlSeconds
-  const cookieAttrs = `; Path=/; Max-Age=${ttl}; HttpOnly; SameSite=${sticky.sameSite}${sticky.secure || sticky.sameSite === 'None' ? '; Secure' : ''}`
   const pools = new TargetPools(colors, deps.targets, config.health.passive, deps.onHealth)
   const available = pools.available
+  const router = new RequestRouter({ colors, sticky: config.sticky, overrides: config.overrides, secret: deps.secret, available })
+  const overrideHeader = router.overrideHeader
   const retryMethods = new Set(config.retry.methods)
-  const overrideRule = { enabled: overridesOn, mac: overrideMac }
   const bodyLimit = config.proxy.bodyLimit
   const policy = new HeaderPolicy({ overrideHeader, trustForwarded: config.proxy.trustForwarded, tls: deps.tls !== undefined })
   const logger = deps.logger
-  let lastFresh = randomInt(BUCKETS)
-  const clock = new CoarseClock().start()
-  // Signed Set-Cookie values per (bucket, color), reused within their minute: a new client
-  // costs an array read instead of an HMAC (issuedAt is rounded down to the minute).
-  const minted: Array<string | undefined> = new Array<string | undefined>(BUCKETS * colors.length).fill(undefined)
-  const mintedMinute = new Int32Array(BUCKETS * colors.length)
-  let table: RouteTable = buildRouteTable(0, colors, Object.fromEntries(colors.map((c, i) => [c, i === 0 ? BUCKETS : 0])), overrideRule)
+  const clock = deps.clock ?? new CoarseClock().start()
 
   const agent = new Agent({
     connections: config.upstream.connections,
@@ -271,13 +265,32 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     return target
   }
 
-  // One listener function for every response ('close' fires for answered and abandoned
-  // requests alike, unlike fastify's onResponse), so accounting allocates no closure.
-  function onClose (this: TaggedResponse): void {
-    const ex = this[kExchange]
-    if (ex === undefined) return
-    this[kExchange] = undefined
-    const status = this.writableFinished ? this.statusCode : 499
+  /** Starts accounting for an exchange: it ends on its response's or its connection's close. */
+  function open (ex: Exchange, color: number): void {
+    ex.color = color
+    ex.start = performance.now()
+    metrics.started(color)
+    const raw = ex.response as TaggedResponse
+    raw[kExchange] = ex
+    raw.on('close', onResponseClose)
+    const socket = ex.socket as TaggedSocket
+    const head = socket[kOpen]
+    if (head === undefined) socket.on('close', onSocketClose)
+    if (head !== undefined && head !== null) { ex.next = head; head.prev = ex }
+    socket[kOpen] = ex
+  }
+
+  /** The one end of an exchange: metrics, in-flight, passive health. Idempotent. */
+  function end (ex: Exchange, status: number): void {
+    if (ex.done) return
+    ex.done = true
+    const socket = ex.socket as TaggedSocket
+    if (socket[kOpen] !== undefined) {
+      if (ex.prev !== null) ex.prev.next = ex.next
+      else if (socket[kOpen] === ex) socket[kOpen] = ex.next
+      if (ex.next !== null) ex.next.prev = ex.prev
+      ex.prev = ex.next = null
+    }
     const target = release(ex)
     if (target !== null && status !== 499 && ex.fault === FAULT_NONE) {
       // The upstream answered (our own 502/504s released the target first).
@@ -288,15 +301,33 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     metrics.request(ex.color, ex.reasonIndex, status, (performance.now() - ex.start) / 1000)
   }
 
+  // One listener function for every response ('close' fires for answered and abandoned
+  // requests alike, unlike fastify's onResponse), so accounting allocates no closure.
+  function onResponseClose (this: TaggedResponse): void {
+    const ex = this[kExchange]
+    if (ex === undefined) return
+    this[kExchange] = undefined
+    end(ex, this.writableFinished ? this.statusCode : 499)
+  }
+
+  /** A client connection closed: every exchange still open on it is over (499: abandoned). */
+  function onSocketClose (this: TaggedSocket): void {
+    let ex = this[kOpen] ?? null
+    while (ex !== null) {
+      const next = ex.next
+      const raw = ex.response as TaggedResponse
+      if (raw[kExchange] === ex) raw[kExchange] = undefined
+      end(ex, raw.writableFinished ? raw.statusCode : 499)
+      ex = next
+    }
+    this[kOpen] = null
+  }
+
   /** Answers a request the proxy refuses before routing it (no upstream touched). */
   function refuse (request: FastifyRequest, reply: FastifyReply, code: 'SWY_ERR_PROXY_BAD_REQUEST' | 'SWY_ERR_PROXY_BODY_TOO_LARGE', message?: string): void {
-    const ex = new Exchange(request)
+    const ex = new Exchange(reply.raw, request.raw.socket)
     request.swy = ex
-    ex.start = performance.now()
-    metrics.started(-1)
-    const raw = reply.raw as TaggedResponse
-    raw[kExchange] = ex
-    raw.on('close', onClose)
+    open(ex, -1)
     // The body is unread: close the connection after the answer instead of reading it all.
     if (code === 'SWY_ERR_PROXY_BODY_TOO_LARGE' || request.headers['transfer-encoding'] !== undefined || request.headers['content-length'] !== undefined) reply.header('connection', 'close')
     reply.code(ERRORS[code].status).send(errorBody(code, message))
@@ -314,63 +345,28 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       refuse(request, reply, 'SWY_ERR_PROXY_BAD_REQUEST', refused)
       return
     }
-    const t = table
-    let override: string | undefined
-    if (overridesOn) {
-      const v = headers[overrideHeader]
-      if (typeof v === 'string') override = v
-    }
-    let stickyBucket = -1
-    let cookieColor = ''
-    const now = clock.ms
-    if (mode === MODE_COOKIE) {
-      const header = headers.cookie
-      if (header !== undefined) {
-        const raw = readCookie(header, cookieName)
-        if (raw !== undefined) {
-          const c = cookies.verify(raw, (now / 1000) | 0, ttl)
-          if (c !== undefined) { stickyBucket = c.bucket; cookieColor = c.color }
-        }
-      }
-    } else if (mode === MODE_HEADER) {
-      const v = headers[stickyHeader]
-      if (typeof v === 'string' && v !== '') stickyBucket = headerBucket(v, seed)
-    }
-    let fresh = 0
-    if (stickyBucket < 0) fresh = lastFresh = nextFreshBucket(lastFresh)
-    const lastColor = cookieColor === '' ? -1 : (t.colorIndex.get(cookieColor) ?? -1)
-    const decision = decide(t, override, stickyBucket, fresh, lastColor, now / 1000, available)
-    const color = decision.color
-    const ex = new Exchange(request)
+    const outcome = router.route(headers, clock.ms)
+    const color = outcome.color
+    const ex = new Exchange(reply.raw, request.raw.socket)
     request.swy = ex
-    ex.color = color
-    ex.reasonIndex = decision.reasonIndex
-    ex.start = performance.now()
-    metrics.started(color)
-    const raw = reply.raw as TaggedResponse
-    raw[kExchange] = ex
-    raw.on('close', onClose)
+    ex.reasonIndex = outcome.reasonIndex
+    open(ex, color)
     const target = color < 0 ? undefined : pools.pick(color)
     if (target === undefined) {
-      reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', override !== undefined && t.overrides.has(override)
+      reply.code(503).send(errorBody('SWY_ERR_NO_HEALTHY_UPSTREAM', outcome.overridden
         ? `the color forced by ${overrideHeader} has no healthy target`
         : 'no color with weight has a healthy target'))
       return
     }
     target.inFlight++
     ex.target = target
-    // The cookie records the color the weights chose for this client (not a fallback), so
-    // it returns there when that color recovers, and drain knows where it was.
-    if (mode === MODE_COOKIE && decision.reason !== 'override' && decision.reason !== 'fallback') {
-      const served = t.colors[color] as string
-      if (stickyBucket < 0) ex.cookie = mint(fresh, color, now)
-      else if (cookieColor !== served) ex.cookie = mint(stickyBucket, color, now)
-    } else if (mode === MODE_COOKIE && stickyBucket < 0 && decision.reason === 'fallback') {
-      ex.cookie = mint(fresh, colorForBucket(t.thresholds, fresh), now)
-    }
+    ex.cookie = outcome.cookie
     // A chunked body is counted on its way (a Content-Length one was checked above).
     if (length === undefined && headers['transfer-encoding'] !== undefined && request.body === request.raw) {
       const limit = new BodyLimit(bodyLimit, ex)
+      // Its error (too large, client gone) may come before undici listens (a pipelined
+      // request not dispatched yet): never an uncaught 'error'.
+      limit.on('error', ignore)
       const source = request.raw as TaggedMessage
       source[kExchange] = limit
       source.on('close', onBodySourceClose)
@@ -380,32 +376,14 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     done()
   }
 
-  /** The Set-Cookie for a bucket and color index; signed once per minute, remembered as verified. */
-  function mint (bucket: number, color: number, now: number): string {
-    const minute = Math.floor(now / 60_000)
-    const i = bucket * colors.length + color
-    const known = minted[i]
-    if (known !== undefined && mintedMinute[i] === minute) return known
-    const cookie = { bucket, color: colors[color] as string, issuedAt: minute * 60 }
-    const value = encodeStickyCookie(cookie, cookieMac)
-    cookies.remember(value, cookie)
-    const header = `${cookieName}=${value}${cookieAttrs}`
-    minted[i] = header
-    mintedMinute[i] = minute
-    return header
-  }
-
   /** Another target for a retry: the same color first, else the next color with weight that can serve. */
   function retryTarget (color: number, failed: Target): Target | undefined {
     const same = pools.pick(color, failed)
     if (same !== undefined) return same
-    const n = colors.length
-    for (let k = 1; k < n; k++) {
-      const c = (color + k) % n
-      if (table.weighted[c] === 1 && available[c] === 1) {
-        const other = pools.pick(c, failed)
-        if (other !== undefined) return other
-      }
+    const weighted = router.table.weighted
+    for (let c = nextServingColor(weighted, available, color); c >= 0; c = nextServingColor(weighted, available, color, c)) {
+      const other = pools.pick(c, failed)
+      if (other !== undefined) return other
     }
     return undefined
   }
@@ -436,13 +414,13 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const wsClientOptions = {
     headers: {},
     rewriteRequestHeaders: (_headers: Record<string, unknown>, request: FastifyRequest): IncomingHttpHeaders =>
-      policy.websocket(request.headers, request.raw.socket.remoteAddress ?? '')
+      policy.websocket(request.headers, clientAddress(request))
   }
 
   const replyOptions = {
     getUpstream: (request: FastifyRequest) => (request.swy as Exchange).target?.origin ?? '',
     rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
-      policy.request(request.headers, headers.host, request.raw.socket.remoteAddress ?? ''),
+      policy.request(request.headers, headers.host, clientAddress(request)),
     rewriteHeaders: (headers: IncomingHttpHeaders, request?: FastifyRequest) => {
       policy.response(headers)
       const cookie = request?.swy?.cookie
@@ -456,18 +434,20 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     onError: (reply: FastifyReply, { error }: { error: unknown }) => {
       const request = reply.request
       const ex = request.swy as Exchange
-      const raw = request.raw
-      // The client is gone when its request was cut short or its socket or response closed
-      // (a completed request's stream is destroyed too, so that alone says nothing).
-      if (ex.fault === FAULT_NONE && ((raw.destroyed && !raw.complete) || raw.socket.destroyed || (reply.raw.destroyed && !reply.raw.writableFinished))) ex.fault = FAULT_CLIENT_GONE
+      // The client is gone when its connection closed or can no longer take an answer (a
+      // request timeout or a framing error ended it), or its response closed unfinished.
+      // request.raw.socket says nothing here: Node's stream teardown nulls it when the body
+      // pipe to a failed upstream call is destroyed, with the client still waiting.
+      const socket = ex.socket
+      if (ex.fault === FAULT_NONE && (socket.destroyed || !socket.writable || (reply.raw.destroyed && !reply.raw.writableFinished))) ex.fault = FAULT_CLIENT_GONE
       if (ex.fault !== FAULT_NONE) {
         // The client caused it: nothing counts against the target, nothing above debug.
         release(ex)
         logger.debug({ fault: ex.fault === FAULT_TOO_LARGE ? 'body too large' : 'client gone' }, 'request ended by the client')
-        if (ex.fault === FAULT_TOO_LARGE && !reply.sent && !raw.socket.destroyed) {
+        if (ex.fault === FAULT_TOO_LARGE && !reply.sent && socket.writable) {
           void reply.header('connection', 'close').code(413).send(errorBody('SWY_ERR_PROXY_BODY_TOO_LARGE'))
-        } else if (!raw.socket.destroyed) {
-          raw.socket.destroy()
+        } else if (!socket.destroyed) {
+          socket.destroy()
         }
         return
       }
@@ -477,7 +457,10 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
         metrics.upstreamError(ex.color, failure.kind)
         pools.outcome(failed, false, clock.ms)
         logUpstreamFailure(failed, failure)
-        if (!ex.retried && (failure.kind === 'connect' || failure.kind === 'reset') && retryMethods.has(request.method)) {
+        // Once, on another target: a refused connection for any method whose body was not
+        // touched (nothing reached an upstream); a reset only for the configured methods.
+        if (!ex.retried && ((failure.kind === 'connect' && bodyUntouched(request)) ||
+            ((failure.kind === 'connect' || failure.kind === 'reset') && retryMethods.has(request.method)))) {
           const next = retryTarget(failed.color, failed)
           if (next !== undefined) {
             ex.retried = true
@@ -494,7 +477,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
           }
         }
       }
-      const body = errorBody(failure.code, `${errorBody(failure.code).message} (color "${table.colors[ex.color] ?? 'none'}")`)
+      const body = errorBody(failure.code, `${errorBody(failure.code).message} (color "${colors[ex.color] ?? 'none'}")`)
       void reply.code(ERRORS[failure.code].status).send(body)
     }
   }
@@ -516,23 +499,36 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     server,
     pools,
     apply (state: RoutingState) {
-      table = buildRouteTable(state.version, colors, state.weights, overrideRule, state.drainUntil)
+      router.apply(state)
       pools.setModes((target) => targetMode(state, target.colorName, target.id))
     },
-    get table () { return table },
+    get table () { return router.table },
+    router,
     setSecret (secret: string) {
-      cookieMac = hmacFor(secret, 'sticky-cookie')
-      cookies.reset(cookieMac)
-      minted.fill(undefined)
-      if (sticky.salt === undefined) seed = saltToSeed(hmacFor(secret, 'header-salt')('salt'))
+      router.setSecret(secret)
     },
     async closeUpstreams () {
-      clock.stop()
+      if (deps.clock === undefined) (clock as CoarseClock).stop()
       pools.close()
       await agent.close()
     }
   }
 }
+
+/** The client's address for x-forwarded-for (the exchange keeps the socket: request.raw.socket can be nulled by Node's stream teardown). */
+function clientAddress (request: FastifyRequest): string {
+  return request.swy?.socket.remoteAddress ?? request.raw.socket?.remoteAddress ?? ''
+}
+
+/** True when the request has no body, or its body stream was neither read nor torn down (it can be sent again). */
+function bodyUntouched (request: FastifyRequest): boolean {
+  const body = request.body as (NodeJS.ReadableStream & { destroyed?: boolean, readableDidRead?: boolean }) | undefined | null
+  if (body === undefined || body === null) return true
+  return body.destroyed === false && body.readableDidRead === false
+}
+
+/** A listener that only marks an error as handled (the exchange's fault says what happened). */
+function ignore (): void {}
 
 /** The data path's only body "parser": the raw request stream, untouched. */
 function passBody (_request: FastifyRequest, payload: IncomingMessage, done: (err: Error | null, body?: unknown) => void): void {

@@ -12,6 +12,7 @@
  *   weight 0 is never chosen except by override or drain; with none left, no route (503).
  */
 import { NO_ROUTE, type Decision, type RouteTable } from './route-table.js'
+import { nextServingColor } from './serving.js'
 import { colorForBucket } from './weights.js'
 
 /** Reason indexes in REASONS order, to address pre-built decisions without a lookup. */
@@ -44,11 +45,8 @@ export function decide (table: RouteTable, override: string | undefined, stickyB
   const sticky = stickyBucket >= 0
   const color = colorForBucket(table.thresholds, sticky ? stickyBucket : freshBucket)
   if (available === undefined || available[color] === 1) return table.decisions[(sticky ? STICKY : WEIGHT) * n + color] as Decision
-  for (let k = 1; k < n; k++) {
-    const c = (color + k) % n
-    if (table.weighted[c] === 1 && available[c] === 1) return table.decisions[FALLBACK * n + c] as Decision
-  }
-  return NO_ROUTE
+  const c = nextServingColor(table.weighted, available, color)
+  return c < 0 ? NO_ROUTE : table.decisions[FALLBACK * n + c] as Decision
 }
 
 export { decisionFor } from './route-table.js'
