@@ -7,7 +7,8 @@
  */
 import { createServer as createNetServer, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
-import { startTestSwitchyard, testConfig, type Upstream } from '../helpers/services.js'
+import WebSocket from 'ws'
+import { startTestSwitchyard, startUpstream, testConfig, type Upstream } from '../helpers/services.js'
 import { head, header, portOf, rawRequest, startRecorder, type Received, type RawResponse } from './helpers.js'
 
 const FORWARDING = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip', 'x-client-ip', 'true-client-ip']
@@ -190,4 +191,24 @@ t.test('a Trailer response header on a Content-Length answer neither reaches the
   }
   check(await rawRequest(port, head('GET /r1', ['Host: app.example']), 'a request whose answer carries hop-by-hop headers'), 'HTTP/1.1')
   check(await rawRequest(port, 'GET /r2 HTTP/1.0\r\n\r\n', 'an HTTP/1.0 request'), 'HTTP/1.0')
+})
+
+t.test('a WebSocket upgrade forwards no client-chosen forwarding, credential or override header either', async (t) => {
+  const blue = await startUpstream(t, 'blue')
+  const sy = await startTestSwitchyard(t, testConfig([blue], { overrides: { enabled: true } }))
+  const ws = new WebSocket(sy.proxyUrl.replace(/^http/, 'ws') + '/ws', {
+    headers: {
+      Forwarded: 'for=6.6.6.6', 'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https', 'X-Real-IP': '6.6.6.6',
+      'True-Client-IP': '6.6.6.6', 'Proxy-Authorization': 'Basic YWRtaW46YWRtaW4=', 'X-Switchyard-Color': 'blue', Cookie: 'a=b'
+    }
+  })
+  t.teardown(() => ws.terminate())
+  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
+  const got = blue.seen[blue.seen.length - 1] ?? {}
+  t.equal(got['x-forwarded-for'], '127.0.0.1', 'x-forwarded-for is the proxy\'s own')
+  t.equal(got['x-forwarded-proto'], 'http')
+  t.not(got['x-forwarded-host'], 'evil.example', 'x-forwarded-host is not the client\'s')
+  for (const name of ['forwarded', 'x-real-ip', 'true-client-ip', 'proxy-authorization', 'x-switchyard-color']) {
+    t.equal(got[name], undefined, `${name} does not reach the upstream on an upgrade (got ${String(got[name])})`)
+  }
 })
