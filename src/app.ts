@@ -13,7 +13,7 @@ import type { StoreConfig } from './config/config-types.js'
 import { Metrics } from './metrics/metrics.js'
 import { ActiveChecker } from './health/active-checker.js'
 import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
-import type { TargetPools } from './proxy/target-pool.js'
+import type { PoolClock, TargetPools } from './proxy/target-pool.js'
 import type { TargetAdmin } from './admin/admin-server.js'
 import { weightsToPercent } from './routing/weights.js'
 import { FileStore } from './state/file-store.js'
@@ -33,6 +33,10 @@ export interface StartOptions {
   /** Listen ports to use instead of the configured ones (tests pass 0). */
   readonly proxyPort?: number
   readonly adminPort?: number
+  /** The data path's time (ms since the epoch, read as a field) instead of a CoarseClock (tests). */
+  readonly clock?: { readonly ms: number }
+  /** Passive ejection's time and timers instead of the real ones (tests). */
+  readonly poolClock?: PoolClock
 }
 
 /** A running switchyard. */
@@ -130,6 +134,8 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     metrics,
     logger: flogger,
     tls: dataTls,
+    clock: opts.clock,
+    poolClock: opts.poolClock,
     onHealth: ({ target, healthy, why }) => {
       metrics.targetHealth(target.colorName, target.id, healthy)
       logger[healthy ? 'info' : 'warn']({ color: target.colorName, target: target.id, health: target.health, why }, healthy ? 'target healthy' : 'target unhealthy')

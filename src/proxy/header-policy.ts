@@ -165,7 +165,6 @@ export class HeaderPolicy {
     const listed = headers.connection
     const drop = this.#responseDrop
     for (const k in headers) {
-      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
       if (drop[k] === 1) delete headers[k]
     }
     if (typeof listed === 'string') stripListed(headers, listed, true)
@@ -191,7 +190,6 @@ function stripListed (out: IncomingHttpHeaders | OutgoingHttpHeaders, listed: st
     if (b > a && !isCommon(listed, a, b)) {
       const name = listed.slice(a, b).toLowerCase()
       if (PROTECTED[name] !== 1 && out[name] !== undefined) {
-        // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
         if (remove) delete out[name]
         else out[name] = undefined
       }

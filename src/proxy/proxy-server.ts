@@ -22,7 +22,7 @@ import type { Socket } from 'node:net'
 import { Transform, type TransformCallback } from 'node:stream'
 import httpProxy from '@fastify/http-proxy'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import { Agent } from 'undici'
+import { Agent, type Dispatcher } from 'undici'
 import type { Config, TargetConfig } from '../config/config-types.js'
 import { ERRORS, errorBody } from '../errors.js'
 import { NO_REQUEST_METRICS, type Metrics, type RequestMetrics } from '../metrics/metrics.js'
@@ -35,7 +35,7 @@ import type { TlsMaterial } from '../tls.js'
 import { HeaderPolicy } from './header-policy.js'
 import { RequestRouter } from './request-router.js'
 import { classifyUpstreamError, type UpstreamFailure } from './upstream-errors.js'
-import { TargetPools, type HealthEvent, type Target } from './target-pool.js'
+import { TargetPools, type HealthEvent, type PoolClock, type Target } from './target-pool.js'
 
 /** Why a request failed on the client's side (never an upstream failure). */
 const FAULT_NONE = 0
@@ -62,6 +62,8 @@ export class Exchange {
   fault = FAULT_NONE
   /** True once accounted for (metrics, in-flight, passive health): it happens once. */
   done = false
+  /** undici's handler of the current upstream call (its abort() cancels the call), null when none. */
+  upstream: UpstreamCall | null = null
   /** The raw response. */
   readonly response: ServerResponse
   /** The client connection (a queued pipelined response has none of its own yet). */
@@ -83,10 +85,22 @@ declare module 'fastify' {
   }
 }
 
+/** What the data path uses of undici's request handler (lib/api/api-request.js): set by its onConnect. */
+interface UpstreamCall {
+  abort: ((reason: Error) => void) | null
+  reason: Error | null
+}
+
+/** Raised into an upstream call whose client left: the call is cancelled and its connection freed. */
+class ClientGoneError extends Error {
+  readonly code = 'SWY_CLIENT_GONE'
+}
+
 /** The raw response's (and streamed body's) link back to the exchange, for the shared listeners. */
 const kExchange = Symbol('switchyard.exchange')
 type TaggedResponse = ServerResponse & { [kExchange]?: Exchange | undefined }
 type TaggedMessage = IncomingMessage & { [kExchange]?: BodyLimit | undefined }
+type TaggedHeaders = IncomingHttpHeaders & { [kExchange]?: Exchange }
 /**
  * A client connection's open exchanges (a list through Exchange.prev/next). A pipelined
  * response still queued behind another never gets the socket, so it never emits 'close':
@@ -109,6 +123,8 @@ export interface ProxyDeps {
   readonly tls?: TlsMaterial | undefined
   /** The time the data path reads (ms since the epoch, a field); a CoarseClock by default. */
   readonly clock?: { readonly ms: number } | undefined
+  /** The time and timers of passive ejection; the real ones by default. */
+  readonly poolClock?: PoolClock | undefined
 }
 
 /** The running data path: the fastify server and the hooks to steer it. */
@@ -126,6 +142,27 @@ export interface DataPath {
   setSecret (secret: string): void
   /** Closes idle upstream connections (after the server closed). */
   closeUpstreams (): Promise<void>
+}
+
+/**
+ * The upstream agent, keeping each call's handler on its exchange (the headers object carries
+ * the exchange under a symbol, which undici never sends: it reads Object.keys), so a client
+ * that leaves cancels its upstream call instead of holding a pool connection until the
+ * upstream answers. An override rather than compose(): no wrapper per request.
+ */
+class TrackingAgent extends Agent {
+  override dispatch (opts: Agent.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const ex = (opts.headers as TaggedHeaders | null | undefined)?.[kExchange]
+    if (ex !== undefined) {
+      ex.upstream = handler as unknown as UpstreamCall
+      // undici's request handler destroys the body stream on any error, even a refused
+      // connection that never read it; without its reference the client's body survives
+      // such a failure and the request can be retried on another target. Once undici
+      // writes the body it destroys it itself on failure (client-h1 writeStream).
+      ;(handler as unknown as { body: unknown }).body = null
+    }
+    return super.dispatch(opts, handler)
+  }
 }
 
 /** Thrown into the upstream body stream when the client's body passes proxy.bodyLimit. */
@@ -181,7 +218,7 @@ const LEVELS: Readonly<Record<string, number>> = { trace: 10, debug: 20, info: 3
 export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const { config, colors } = deps
   const metrics: RequestMetrics = config.metrics.enabled ? deps.metrics : NO_REQUEST_METRICS
-  const pools = new TargetPools(colors, deps.targets, config.health.passive, deps.onHealth)
+  const pools = new TargetPools(colors, deps.targets, config.health.passive, deps.onHealth, deps.poolClock)
   const available = pools.available
   const router = new RequestRouter({ colors, sticky: config.sticky, overrides: config.overrides, secret: deps.secret, available })
   const overrideHeader = router.overrideHeader
@@ -191,18 +228,17 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const logger = deps.logger
   const clock = deps.clock ?? new CoarseClock().start()
 
-  const agent = new Agent({
+  const agent = new TrackingAgent({
     connections: config.upstream.connections,
     keepAliveTimeout: config.upstream.keepAliveTimeoutMs,
     headersTimeout: config.upstream.responseTimeoutMs,
     bodyTimeout: config.upstream.bodyTimeoutMs,
     connect: { timeout: config.upstream.connectTimeoutMs, rejectUnauthorized: config.upstream.rejectUnauthorized }
   })
-
   // reply-from logs every failed upstream call at warn through request.log; switchyard logs
   // upstream failures itself (one line, rate-limited) and client aborts at debug, so requests
   // log through a child that passes errors only (one child, shared by every request).
-  const baseLevel = LEVELS[logger.level] ?? LEVELS.info as number
+  const baseLevel = LEVELS[logger.level] ?? 30
   const requestLogger: FastifyBaseLogger = baseLevel >= (LEVELS.error as number) ? logger : logger.child({}, { level: 'error' })
 
   const { requestTimeoutMs, headersTimeoutMs } = config.proxy
@@ -228,13 +264,15 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     serverFactory: (handler) => {
       const s: Server = tls === undefined
         ? createHttpServer(serverOptions, handler)
-        : createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, handler) as unknown as Server
+        : createHttpsServer({ ...serverOptions, cert: tls.cert, key: tls.key }, handler)
       s.maxConnections = config.proxy.maxConnections
       return s
     },
     clientErrorHandler: onClientError
   })
   server.decorateRequest('swy', null)
+  let closing = false
+  server.addHook('preClose', (done) => { closing = true; done() })
   // Bodies are never parsed on the data path: every content type (and none) streams to the
   // upstream byte for byte. fastify's own parsers (JSON, text/plain decoded as UTF-8) go.
   server.removeAllContentTypeParsers()
@@ -290,6 +328,15 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
       else if (socket[kOpen] === ex) socket[kOpen] = ex.next
       if (ex.next !== null) ex.next.prev = ex.prev
       ex.prev = ex.next = null
+    }
+    const call = ex.upstream
+    ex.upstream = null
+    if (status === 499 && call !== null && ex.target !== null) {
+      // The client left before its answer: cancel the upstream call (frees its connection).
+      if (ex.fault === FAULT_NONE) ex.fault = FAULT_CLIENT_GONE
+      const reason = new ClientGoneError('the client left before the upstream answered')
+      call.reason = reason
+      if (typeof call.abort === 'function') call.abort(reason)
     }
     const target = release(ex)
     if (target !== null && status !== 499 && ex.fault === FAULT_NONE) {
@@ -376,10 +423,14 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     done()
   }
 
-  /** Another target for a retry: the same color first, else the next color with weight that can serve. */
-  function retryTarget (color: number, failed: Target): Target | undefined {
+  /**
+   * Another target for a retry: the same color first, else the next color with weight that
+   * can serve — except for a request an override forced onto its color (decide() never
+   * serves those from another color: the tester asked for that one).
+   */
+  function retryTarget (color: number, failed: Target, forced: boolean): Target | undefined {
     const same = pools.pick(color, failed)
-    if (same !== undefined) return same
+    if (same !== undefined || forced) return same
     const weighted = router.table.weighted
     for (let c = nextServingColor(weighted, available, color); c >= 0; c = nextServingColor(weighted, available, color, c)) {
       const other = pools.pick(c, failed)
@@ -419,10 +470,17 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
 
   const replyOptions = {
     getUpstream: (request: FastifyRequest) => (request.swy as Exchange).target?.origin ?? '',
-    rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) =>
-      policy.request(request.headers, headers.host, clientAddress(request)),
+    rewriteRequestHeaders: (request: FastifyRequest, headers: IncomingHttpHeaders) => {
+      const out: TaggedHeaders = policy.request(request.headers, headers.host, clientAddress(request))
+      const ex = request.swy
+      if (ex !== null) out[kExchange] = ex
+      return out
+    },
     rewriteHeaders: (headers: IncomingHttpHeaders, request?: FastifyRequest) => {
       policy.response(headers)
+      // Shutting down: the connection closes after this answer instead of idling in
+      // keep-alive (server.close() reaps only the connections idle when it starts).
+      if (closing) headers.connection = 'close'
       const cookie = request?.swy?.cookie
       if (cookie !== undefined && cookie !== '') {
         const prior = headers['set-cookie']
@@ -457,11 +515,12 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
         metrics.upstreamError(ex.color, failure.kind)
         pools.outcome(failed, false, clock.ms)
         logUpstreamFailure(failed, failure)
-        // Once, on another target: a refused connection for any method whose body was not
-        // touched (nothing reached an upstream); a reset only for the configured methods.
-        if (!ex.retried && ((failure.kind === 'connect' && bodyUntouched(request)) ||
+        // Once, on another target, when retries are on (retry.methods not empty): a refused
+        // connection for any method whose body was not touched (nothing reached an
+        // upstream); a reset only for the configured methods.
+        if (!ex.retried && ((failure.kind === 'connect' && retryMethods.size > 0 && bodyUntouched(request)) ||
             ((failure.kind === 'connect' || failure.kind === 'reset') && retryMethods.has(request.method)))) {
-          const next = retryTarget(failed.color, failed)
+          const next = retryTarget(failed.color, failed, ex.reasonIndex === OVERRIDE_REASON)
           if (next !== undefined) {
             ex.retried = true
             if (next.color !== ex.color) {
@@ -478,6 +537,8 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
         }
       }
       const body = errorBody(failure.code, `${errorBody(failure.code).message} (color "${colors[ex.color] ?? 'none'}")`)
+      // A body never sent upstream is still unread: close the connection after the answer.
+      if (!bodyUntouched(request) || !bodyDone(request)) reply.header('connection', 'close')
       void reply.code(ERRORS[failure.code].status).send(body)
     }
   }
@@ -517,7 +578,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
 
 /** The client's address for x-forwarded-for (the exchange keeps the socket: request.raw.socket can be nulled by Node's stream teardown). */
 function clientAddress (request: FastifyRequest): string {
-  return request.swy?.socket.remoteAddress ?? request.raw.socket?.remoteAddress ?? ''
+  return request.swy?.socket.remoteAddress ?? (request.raw.socket as Socket | null)?.remoteAddress ?? ''
 }
 
 /** True when the request has no body, or its body stream was neither read nor torn down (it can be sent again). */
@@ -525,6 +586,12 @@ function bodyUntouched (request: FastifyRequest): boolean {
   const body = request.body as (NodeJS.ReadableStream & { destroyed?: boolean, readableDidRead?: boolean }) | undefined | null
   if (body === undefined || body === null) return true
   return body.destroyed === false && body.readableDidRead === false
+}
+
+/** True when the request has no body stream or it has ended. */
+function bodyDone (request: FastifyRequest): boolean {
+  const body = request.body as { readableEnded?: boolean } | undefined | null
+  return body === undefined || body === null || body.readableEnded !== false
 }
 
 /** A listener that only marks an error as handled (the exchange's fault says what happened). */
@@ -536,3 +603,4 @@ function passBody (_request: FastifyRequest, payload: IncomingMessage, done: (er
 }
 
 const FALLBACK_REASON = REASONS.indexOf('fallback')
+const OVERRIDE_REASON = REASONS.indexOf('override')

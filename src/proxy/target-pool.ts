@@ -41,6 +41,20 @@ export class Target {
   }
 }
 
+/** What TargetPools needs of time (tests inject their own; the real one by default). */
+export interface PoolClock {
+  now (): number
+  setTimeout (fn: () => void, ms: number): { unref (): unknown }
+  clearTimeout (timer: unknown): void
+}
+
+/** Date.now and the global timers. */
+export const realClock: PoolClock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (timer) => { clearTimeout(timer as NodeJS.Timeout) }
+}
+
 /** Why a target's health changed, for logs. */
 export type HealthEvent = { readonly target: Target, readonly healthy: boolean, readonly why: string }
 
@@ -52,9 +66,11 @@ export class TargetPools {
   readonly #rr: Uint32Array
   readonly #policy: OutlierPolicy
   readonly #onHealth: (e: HealthEvent) => void
-  readonly #timers = new Set<NodeJS.Timeout>()
+  readonly #timers = new Set<{ unref (): unknown }>()
+  readonly #clock: PoolClock
 
-  constructor (colors: readonly string[], targets: ReadonlyArray<readonly TargetConfig[]>, policy: OutlierPolicy, onHealth: (e: HealthEvent) => void = () => {}) {
+  constructor (colors: readonly string[], targets: ReadonlyArray<readonly TargetConfig[]>, policy: OutlierPolicy, onHealth: (e: HealthEvent) => void = () => {}, clock: PoolClock = realClock) {
+    this.#clock = clock
     this.byColor = colors.map((name, i) => (targets[i] ?? []).map((t) => new Target(i, name, t)))
     this.available = new Uint8Array(colors.length)
     this.#rr = new Uint32Array(colors.length)
@@ -118,9 +134,9 @@ export class TargetPools {
     if (ms === 0) return
     this.recompute()
     this.#onHealth({ target: t, healthy: false, why: `ejected for ${ms} ms after ${this.#policy.consecutiveFailures} consecutive failures (ejection #${t.outlier.ejections})` })
-    const timer = setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       this.#timers.delete(timer)
-      endEjection(t.outlier, Date.now())
+      endEjection(t.outlier, this.#clock.now())
       this.recompute()
       this.#onHealth({ target: t, healthy: t.health === 'healthy', why: `ejection of ${ms} ms ended` })
     }, ms)
@@ -130,7 +146,7 @@ export class TargetPools {
 
   /** Cancels pending ejection timers. */
   close (): void {
-    for (const t of this.#timers) clearTimeout(t)
+    for (const t of this.#timers) this.#clock.clearTimeout(t)
     this.#timers.clear()
   }
 }

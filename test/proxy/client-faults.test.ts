@@ -245,7 +245,7 @@ t.test('bad chunked requests pipelined behind good ones crash nothing and leave 
   t.equal((await rawRequest(port, head('GET /after', ['Host: a']), 'a request after the bundles')).status, 200, 'the instance still serves')
 })
 
-t.test('a refused connection is retried on another target for any method when the request has no body', async (t) => {
+t.test('a refused connection is retried on another target for any method, with its body intact', async (t) => {
   const dead = await startRecorder(t, 'blue')
   const alive = await startRecorder(t, 'blue')
   const sy = await startTestSwitchyard(t, testConfig([dead, alive]))
@@ -257,6 +257,43 @@ t.test('a refused connection is retried on another target for any method when th
       const r = await rawRequest(port, head(`${method} /no-body`, ['Host: a', 'Content-Length: 0']), `${method} #${i + 1}`)
       t.equal(r.status, 200, `${method} #${i + 1}: answered by the live target`)
     }
+    const body = `body-${i}-${'x'.repeat(1000)}`
+    const withLength = await rawRequest(port, head('POST /with-body', ['Host: a', 'Content-Type: text/plain', `Content-Length: ${body.length}`]) + body, `POST with a body #${i + 1}`)
+    t.equal(withLength.status, 200, `POST with a body #${i + 1}: answered by the live target`)
+    t.equal(alive.received[alive.received.length - 1]?.body.toString(), body, 'the whole body arrived once')
+    const chunkedBody = await rawRequest(port, head('PUT /chunked', ['Host: a', 'Transfer-Encoding: chunked']) + `5\r\nhello\r\n0\r\n\r\n`, `chunked PUT #${i + 1}`)
+    t.equal(chunkedBody.status, 200, `chunked PUT #${i + 1}: answered by the live target`)
+    t.equal(alive.received[alive.received.length - 1]?.body.toString(), 'hello')
   }
   await settled(sy.adminUrl)
+})
+
+t.test('a client that leaves while the upstream is slow cancels its upstream call and frees the pool connection', async (t) => {
+  const blue = await startRecorder(t, 'blue', (r, res) => {
+    if (r.url !== '/slow') res.end('blue')
+    // /slow is never answered: only a cancelled call frees its connection.
+  })
+  const sy = await startTestSwitchyard(t, testConfig([blue], { upstream: { connections: 1 } }))
+  const port = portOf(sy.proxyUrl)
+  for (let i = 0; i < 2; i++) {
+    const c = await RawClient.open(port)
+    const before = blue.received.length
+    c.write(head('GET /slow', ['Host: a']))
+    await until(`slow request #${i + 1} reaching the upstream`, async () => blue.received.length > before)
+    c.destroy()
+  }
+  const r = await rawRequest(port, head('GET /after', ['Host: a']), 'a request after two abandoned slow ones (a hang: the pool connection is still held)')
+  t.equal(r.status, 200)
+  await settled(sy.adminUrl)
+  t.equal(await upstreamErrors(sy.adminUrl), 0, 'a client leaving is not an upstream error')
+})
+
+t.test('a request an override forced onto a color is retried only within that color', async (t) => {
+  const blue = await startRecorder(t, 'blue')
+  const green = await startRecorder(t, 'green')
+  const sy = await startTestSwitchyard(t, testConfig([blue, green], { overrides: { enabled: true } }))
+  await green.close()
+  const r = await rawRequest(portOf(sy.proxyUrl), head('POST /forced', ['Host: a', 'X-Switchyard-Color: green', 'Content-Length: 1']) + 'x', 'a forced POST to a dead color')
+  t.equal(r.status, 502, 'the forced color cannot answer: 502, not another color\'s answer')
+  t.equal(blue.received.length, 0, 'blue never got it')
 })

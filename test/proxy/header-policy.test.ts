@@ -15,10 +15,30 @@ t.test('every removed header has a reason', async (t) => {
 t.test('the policy on plain objects: hop-by-hop, Connection-listed, override and forwarding headers go; forwarding headers are set', async (t) => {
   const policy = new HeaderPolicy({ overrideHeader: 'X-Switchyard-Color', trustForwarded: false, tls: false })
   const out = policy.request({
-    host: 'a.example', connection: 'keep-alive, X-Hop, content-length', 'x-hop': '1', 'keep-alive': '5', te: 'trailers', trailer: 'x', 'proxy-connection': 'keep-alive',
-    'proxy-authorization': 'Basic eA==', upgrade: 'foo', expect: '100-continue', 'http2-settings': 'AA', 'transfer-encoding': 'chunked', 'x-switchyard-color': 'green',
-    forwarded: 'for=1.2.3.4', 'x-forwarded-for': '1.2.3.4', 'x-forwarded-host': 'evil', 'x-forwarded-proto': 'https', 'x-forwarded-port': '1', 'x-forwarded-prefix': '/x',
-    'x-real-ip': '1.2.3.4', 'x-client-ip': '1.2.3.4', 'true-client-ip': '1.2.3.4', 'content-length': '3', 'x-kept': 'yes'
+    host: 'a.example',
+    connection: 'keep-alive, X-Hop, content-length',
+    'x-hop': '1',
+    'keep-alive': '5',
+    te: 'trailers',
+    trailer: 'x',
+    'proxy-connection': 'keep-alive',
+    'proxy-authorization': 'Basic eA==',
+    upgrade: 'foo',
+    expect: '100-continue',
+    'http2-settings': 'AA',
+    'transfer-encoding': 'chunked',
+    'x-switchyard-color': 'green',
+    forwarded: 'for=1.2.3.4',
+    'x-forwarded-for': '1.2.3.4',
+    'x-forwarded-host': 'evil',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-port': '1',
+    'x-forwarded-prefix': '/x',
+    'x-real-ip': '1.2.3.4',
+    'x-client-ip': '1.2.3.4',
+    'true-client-ip': '1.2.3.4',
+    'content-length': '3',
+    'x-kept': 'yes'
   }, 'upstream:80', '10.0.0.1')
   const present = Object.keys(out).filter((k) => out[k] !== undefined).sort()
   t.same(present, ['content-length', 'host', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-kept'])

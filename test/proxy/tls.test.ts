@@ -8,10 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
+import { createServer } from 'node:https'
 import { Agent, request } from 'undici'
 import { startSwitchyard } from '../../src/app.js'
 import { startTestSwitchyard, testConfig, testLogger } from '../helpers/services.js'
-import { head, portOf, RawClient, startRecorder } from '../helpers/raw-http.js'
+import { head, portOf, RawClient, rawRequest, startRecorder } from '../helpers/raw-http.js'
 
 function makeCert (t: { teardown (fn: () => void): void }): { dir: string, cert: string, key: string } {
   const dir = mkdtempSync(join(tmpdir(), 'swy-tls-'))
@@ -64,4 +65,19 @@ t.test('a missing certificate or key file stops the start, naming the key and th
   t.equal(error?.code, 'SWY_ERR_CONFIG_INVALID', 'the start stops')
   t.match(error?.message, /listen\.tls\.cert: cannot read ".*nope\.pem" \(ENOENT\)/)
   t.match(error?.message, /admin\.listen\.tls\.key: cannot read ".*nope\.pem" \(ENOENT\)/)
+})
+
+t.test('an HTTPS upstream with a certificate switchyard does not trust is refused (upstream.rejectUnauthorized defaults to true)', async (t) => {
+  const pem = makeCert(t)
+  let reached = 0
+  const upstream = createServer({ cert: readFileSync(pem.cert), key: readFileSync(pem.key) }, (_req, res) => { reached++; res.end('blue') })
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise<void>((resolve) => { upstream.closeAllConnections(); upstream.close(() => resolve()) }))
+  const address = upstream.address()
+  const port = typeof address === 'object' && address !== null ? address.port : 0
+  const fake = { color: 'blue', url: `https://127.0.0.1:${port}`, port, seen: [], close: async () => {} }
+  const sy = await startTestSwitchyard(t, testConfig([fake]))
+  const r = await rawRequest(portOf(sy.proxyUrl), head('GET /', ['Host: a']), 'a request to an untrusted HTTPS upstream')
+  t.equal(r.status, 502)
+  t.equal(reached, 0, 'no request reached the untrusted upstream')
 })
