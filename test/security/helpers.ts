@@ -24,7 +24,7 @@ export interface Received {
   body: Buffer
   /** True once the whole request (end of body) arrived. */
   complete: boolean
-  /** True once the connection or request closed before the body ended. */
+  /** True once the request or connection closed before the body ended or before the answer was written. */
   aborted: boolean
   /** Set when the upstream finished writing its response. */
   answered: boolean
@@ -92,7 +92,8 @@ export async function startRecorder (t: Teardown, color: string, opts: RecorderO
     const cut = (): void => { if (!r.complete) r.aborted = true }
     req.on('aborted', cut)
     req.on('close', cut)
-    res.on('close', () => { if (!r.answered && !r.complete) r.aborted = true })
+    // The connection went away before the answer was written (a cut body, or a cancelled call).
+    res.on('close', () => { if (!r.answered) r.aborted = true })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const address = server.address()
