@@ -32,8 +32,6 @@ function refused (t: Test, r: RawResponse, label: string): void {
   t.notMatch(r.body.toString(), /switchyard_|127\.0\.0\.1:\d+/, `${label}: no metric or target address in the answer`)
 }
 
-
-
 t.test('the open admin routes refuse browsers and rebound Host names with 403 SWY_ERR_ADMIN_CROSS_ORIGIN', async (t) => {
   const blue = await startRecorder(t, 'blue')
   const sy = await startTestSwitchyard(t, testConfig([blue]))

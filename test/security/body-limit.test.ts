@@ -109,3 +109,16 @@ t.test('a body of exactly bodyLimit bytes passes byte for byte, whatever its con
     }
   }
 })
+
+t.test('Expect: 100-continue with a Content-Length over bodyLimit: 413 without the body, upstream never contacted', async (t) => {
+  const blue = await startRecorder(t, 'blue')
+  const sy = await startTestSwitchyard(t, testConfig([blue], { proxy: { bodyLimit: LIMIT } }))
+  const c = new RawClient(portOf(sy.proxyUrl))
+  t.teardown(() => c.destroy())
+  await c.connected
+  c.write(head('PUT /upload', ['Host: app.example', 'User-Agent: curl/8.5.0', 'Content-Type: application/octet-stream', `Content-Length: ${LIMIT * 16}`, 'Expect: 100-continue']))
+  const r = await c.response('the answer to an oversized upload announced with Expect: 100-continue (the body is never sent)')
+  t.equal(r.status, 413, `413 (got ${r.statusLine} ${r.body.toString().slice(0, 160)})`)
+  t.equal(errorCode(r), 'SWY_ERR_PROXY_BODY_TOO_LARGE')
+  t.equal(blue.received.length, 0, 'the upstream was never contacted')
+})

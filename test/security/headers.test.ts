@@ -198,8 +198,15 @@ t.test('a WebSocket upgrade forwards no client-chosen forwarding, credential or 
   const sy = await startTestSwitchyard(t, testConfig([blue], { overrides: { enabled: true } }))
   const ws = new WebSocket(sy.proxyUrl.replace(/^http/, 'ws') + '/ws', {
     headers: {
-      Forwarded: 'for=6.6.6.6', 'X-Forwarded-For': '6.6.6.6', 'X-Forwarded-Host': 'evil.example', 'X-Forwarded-Proto': 'https', 'X-Real-IP': '6.6.6.6',
-      'True-Client-IP': '6.6.6.6', 'Proxy-Authorization': 'Basic YWRtaW46YWRtaW4=', 'X-Switchyard-Color': 'blue', Cookie: 'a=b'
+      Forwarded: 'for=6.6.6.6',
+      'X-Forwarded-For': '6.6.6.6',
+      'X-Forwarded-Host': 'evil.example',
+      'X-Forwarded-Proto': 'https',
+      'X-Real-IP': '6.6.6.6',
+      'True-Client-IP': '6.6.6.6',
+      'Proxy-Authorization': 'Basic YWRtaW46YWRtaW4=',
+      'X-Switchyard-Color': 'blue',
+      Cookie: 'a=b'
     }
   })
   t.teardown(() => ws.terminate())

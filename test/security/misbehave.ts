@@ -9,18 +9,18 @@ export const CONFIG = { upstream: { connections: 4 }, proxy: { bodyLimit: LIMIT,
 
 /** Polls in-flight (targets and gauge) until stopped; remembers the lowest values seen. */
 export function sampler (adminUrl: string): { stop: () => Promise<{ minTarget: number, minGauge: number, samples: number }> } {
-  let running = true
+  const state = { running: true }
   let minTarget = 0
   let minGauge = 0
   let n = 0
   const loop = (async () => {
-    while (running) {
+    while (state.running) {
       for (const x of await targets(adminUrl)) minTarget = Math.min(minTarget, x.inFlight)
       for (const v of samples(await scrape(adminUrl), 'switchyard_in_flight_requests').values()) minGauge = Math.min(minGauge, v)
       n++
     }
   })()
-  return { stop: async () => { running = false; await loop; return { minTarget, minGauge, samples: n } } }
+  return { stop: async () => { state.running = false; await loop; return { minTarget, minGauge, samples: n } } }
 }
 
 export async function abandoned (port: number, blue: Recorder, path: string): Promise<void> {

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { TLSSocket } from 'node:tls'
 import t from 'tap'
 import { startSwitchyard } from '../../src/app.js'
 import { validateConfig } from '../../src/config/load-config.js'
@@ -45,8 +46,8 @@ t.test('HTTPS on the data and admin listeners; the upstream sees x-forwarded-pro
   const c = new RawClient(port, { tls: true })
   t.teardown(() => c.destroy())
   await c.connected
-  const peer = (c.socket as import('node:tls').TLSSocket).getPeerCertificate()
-  t.match(peer.subject?.CN, 'localhost', 'the configured certificate is served')
+  const peer = (c.socket as TLSSocket).getPeerCertificate()
+  t.match(peer.subject.CN, 'localhost', 'the configured certificate is served')
   c.destroy()
 
   const plain = new RawClient(port)
