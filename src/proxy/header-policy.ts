@@ -72,6 +72,13 @@ export interface HeaderPolicyOptions {
   readonly tls: boolean
 }
 
+/**
+ * CGI-style upstreams (PHP-FPM, WSGI, nginx with underscores_in_headers) read `X_Forwarded_For`
+ * and `X-Forwarded-For` as the same variable, so a removed name spelled with underscores is
+ * removed too (nginx drops every underscore name by default for this reason).
+ */
+const UNDERSCORES = /_/g
+
 /** undici's (and Node's) test for a header value it refuses. */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/
 
@@ -126,7 +133,7 @@ export class HeaderPolicy {
     const drop = this.#drop
     const out: IncomingHttpHeaders = {}
     for (const k in src) {
-      if (drop[k] !== 1) out[k] = src[k]
+      if (drop[k] !== 1 && (k.indexOf('_') < 0 || drop[k.replace(UNDERSCORES, '-')] !== 1)) out[k] = src[k]
     }
     const listed = src.connection
     if (listed !== undefined) stripListed(out, listed, false)

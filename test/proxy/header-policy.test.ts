@@ -67,6 +67,29 @@ t.test('the policy on plain objects: hop-by-hop, Connection-listed, override and
   t.same(Object.keys(response), ['content-type'])
 })
 
+t.test('a removed header spelled with underscores is removed too (CGI-style upstreams read _ as -)', async (t) => {
+  const policy = new HeaderPolicy({ overrideHeader: 'x-switchyard-color', trustForwarded: false, tls: false })
+  const out = policy.request({
+    host: 'a',
+    x_forwarded_for: '6.6.6.6',
+    'x-real_ip': '6.6.6.6',
+    x_forwarded_host: 'evil.example',
+    x_switchyard_color: 'green',
+    proxy_authorization: 'Basic x',
+    keep_alive: 'timeout=5',
+    x_request_id: 'kept',
+    user_agent: 'kept'
+  }, 'up:1', '127.0.0.1')
+  for (const name of ['x_forwarded_for', 'x-real_ip', 'x_forwarded_host', 'x_switchyard_color', 'proxy_authorization', 'keep_alive']) {
+    t.equal(out[name], undefined, `${name} is not forwarded`)
+  }
+  t.equal(out.x_request_id, 'kept', 'an underscore name that is not removed is forwarded')
+  t.equal(out.user_agent, 'kept')
+  t.equal(out['x-forwarded-for'], '127.0.0.1', 'the proxy sets its own x-forwarded-for')
+  const trusting = new HeaderPolicy({ overrideHeader: 'x-switchyard-color', trustForwarded: true, tls: false })
+  t.equal(trusting.request({ x_forwarded_for: '6.6.6.6' }, 'up:1', '127.0.0.1').x_forwarded_for, '6.6.6.6', 'with trustForwarded, forwarding spellings are the operator\'s to keep')
+})
+
 t.test('no client header wedges the upstream pool: each refused-by-undici header sent more times than pool connections, then a normal request', async (t) => {
   const blue = await startRecorder(t, 'blue')
   // 2 connections: undici uses a Pool (one connection is a bare Client, which the wedge spares).

@@ -9,7 +9,7 @@ import { createServer as createNetServer, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import WebSocket from 'ws'
 import { startTestSwitchyard, startUpstream, testConfig, type Upstream } from '../helpers/services.js'
-import { head, header, portOf, rawRequest, startRecorder, type Received, type RawResponse } from './helpers.js'
+import { head, header, portOf, rawRequest, startRecorder, until, type Received, type RawResponse } from './helpers.js'
 
 const FORWARDING = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip', 'x-client-ip', 'true-client-ip']
 const HOSTILE = [
@@ -211,7 +211,10 @@ t.test('a WebSocket upgrade forwards no client-chosen forwarding, credential or 
   })
   t.teardown(() => ws.terminate())
   await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
-  const got = blue.seen[blue.seen.length - 1] ?? {}
+  // The proxy accepts the client's upgrade before it opens its own to the upstream, so the
+  // client's 'open' can come first: wait for the upstream to have seen the handshake.
+  await until('the upstream to see the WebSocket handshake', () => blue.seen.some((h) => h.upgrade !== undefined))
+  const got = blue.seen.findLast((h) => h.upgrade !== undefined) ?? {}
   t.equal(got['x-forwarded-for'], '127.0.0.1', 'x-forwarded-for is the proxy\'s own')
   t.equal(got['x-forwarded-proto'], 'http')
   t.not(got['x-forwarded-host'], 'evil.example', 'x-forwarded-host is not the client\'s')

@@ -11,6 +11,7 @@ import { connect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { request } from 'undici'
 import type { Teardown } from '../helpers/services.js'
+import { until } from '../helpers/harness.js'
 
 /** One request as the upstream received it. */
 export interface Received {
@@ -341,15 +342,8 @@ export function pause (ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-/** Polls `fn` until true; rejects with `what` after `ms`. */
-export async function until (what: string, fn: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms
-  for (;;) {
-    if (await fn()) return
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await pause(20)
-  }
-}
+/** The one bounded wait of the test suite (`until(what, fn, ms)`), re-exported for these tests. */
+export { until }
 
 /** GET on the admin API, parsed. */
 export async function adminGet (adminUrl: string, path: string): Promise<{ status: number, body: string, json: unknown }> {
