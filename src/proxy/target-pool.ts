@@ -120,10 +120,17 @@ export class TargetPools {
     this.recompute()
   }
 
-  /** Sets a target's active-check verdict. */
+  /**
+   * Sets a target's active-check verdict. An active check that turns healthy again also ends
+   * a passive ejection (Envoy's `successful_active_health_check_uneject_host`, on by default
+   * there): the check has just proven the target serves. Without it, a target restarted a few
+   * times in a row (a crash loop, a rolling restart) stays ejected for the whole doubled
+   * backoff while it is up, and a color whose targets all went through it answers 503.
+   */
   setActiveHealth (t: Target, healthy: boolean, why: string): void {
     if (t.activeHealthy === healthy) return
     t.activeHealthy = healthy
+    if (healthy && t.outlier.ejectedUntil > 0) endEjection(t.outlier, this.#clock.now())
     this.recompute()
     this.#onHealth({ target: t, healthy: t.health === 'healthy', why })
   }
@@ -134,8 +141,11 @@ export class TargetPools {
     if (ms === 0) return
     this.recompute()
     this.#onHealth({ target: t, healthy: false, why: `ejected for ${ms} ms after ${this.#policy.consecutiveFailures} consecutive failures (ejection #${t.outlier.ejections})` })
+    const until = t.outlier.ejectedUntil
     const timer = this.#clock.setTimeout(() => {
       this.#timers.delete(timer)
+      // Ended early by an active check, and maybe ejected anew since: not this timer's to end.
+      if (t.outlier.ejectedUntil !== until) return
       endEjection(t.outlier, this.#clock.now())
       this.recompute()
       this.#onHealth({ target: t, healthy: t.health === 'healthy', why: `ejection of ${ms} ms ended` })

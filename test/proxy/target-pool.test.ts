@@ -161,6 +161,42 @@ t.test('an ejected only target makes its color unavailable until it returns; an 
   })
 })
 
+t.test('an active check that turns healthy ends a passive ejection; the old ejection timer then ends nothing', async (t) => {
+  const { pools, events, byId } = makePools()
+  const g = byId('g')
+  withMockClock(0, (tick) => {
+    for (let i = 0; i < 3; i++) pools.outcome(g, false, Date.now())
+    for (let i = 0; i < 3; i++) pools.outcome(g, false, Date.now()) // while ejected: ignored
+    t.equal(g.outlier.ejectedUntil, 1000, 'ejected for the base backoff')
+    pools.setActiveHealth(g, false, 'GET /healthz failed')
+    tick(200)
+    pools.setActiveHealth(g, true, 'GET /healthz answered 200')
+    t.equal(g.outlier.ejectedUntil, 0, 'the check proved the target serves: the ejection ends now')
+    t.equal(g.health, 'healthy')
+    t.equal(pools.available[GREEN], 1, 'its color can serve again at once')
+    t.match(events.at(-1), { target: { id: 'g' }, healthy: true, why: 'GET /healthz answered 200' })
+    t.equal(g.outlier.returnedAt, 200, 'it returned at the check')
+    for (let i = 0; i < 3; i++) pools.outcome(g, false, Date.now())
+    t.equal(g.outlier.ejectedUntil, 200 + 2000, 'ejected anew, the backoff doubled (the count is kept)')
+    tick(800)
+    t.equal(g.health, 'ejected', 'the first ejection\'s timer (due at 1000) did not end the second one')
+    tick(1400)
+    t.equal(g.health, 'healthy', 'the second ends at its own time')
+  })
+})
+
+t.test('an active check that stays healthy does not end an ejection (the app fails while /healthz answers)', async (t) => {
+  const { pools, byId } = makePools()
+  const g = byId('g')
+  withMockClock(0, (tick) => {
+    for (let i = 0; i < 3; i++) pools.outcome(g, false, Date.now())
+    pools.setActiveHealth(g, true, 'still fine')
+    t.equal(g.health, 'ejected', 'no transition, no un-ejection')
+    tick(1000)
+    t.equal(g.health, 'healthy')
+  })
+})
+
 t.test('close() cancels pending ejection timers', async (t) => {
   const { pools, events, byId } = makePools()
   const a = byId('a')
