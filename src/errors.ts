@@ -20,6 +20,7 @@ export const ERRORS = {
   SWY_ERR_ADMIN_INVALID_IF_MATCH: { status: 400, message: 'If-Match must be a quoted state version, e.g. "12"' },
   SWY_ERR_ADMIN_INVALID_QUERY: { status: 400, message: 'the query string is not valid' },
   SWY_ERR_ADMIN_INVALID_PATH: { status: 400, message: 'the request path is not valid (bad percent-encoding, or a segment over 100 characters)' },
+  SWY_ERR_ADMIN_BAD_REQUEST: { status: 400, message: 'the request is not valid HTTP/1.1 (unknown method, bad header line, or headers too large)' },
   SWY_ERR_ADMIN_NOT_FOUND: { status: 404, message: 'no such admin route' },
   SWY_ERR_ADMIN_CROSS_ORIGIN: { status: 403, message: 'the admin API does not answer browsers (Origin or Sec-Fetch-Site present) or non-loopback Host names on a loopback listener' },
   SWY_ERR_AUTH_MISSING_TOKEN: { status: 401, message: 'a bearer token is required' },
@@ -85,3 +86,15 @@ export const PROBLEM_ERRORS: { readonly [P in ProblemCode]: ErrorCode } = Object
   UNKNOWN_COLOR: 'SWY_ERR_UNKNOWN_COLOR',
   NOTHING_TO_ROLL_BACK: 'SWY_ERR_NOTHING_TO_ROLL_BACK'
 })
+
+/**
+ * A whole HTTP/1.1 error response as text, for listeners' client-error handlers (a request
+ * Node's parser refused, or a client-side timeout), where there is no reply object, only
+ * the socket. Always `Connection: close`: the connection's framing cannot be trusted.
+ */
+export function rawErrorResponse (code: ErrorCode, status: number = ERRORS[code].status, message?: string): string {
+  const body = JSON.stringify(errorBody(code, message))
+  return `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }

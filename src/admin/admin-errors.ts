@@ -52,6 +52,7 @@ export function adminFailure (error: FailureLike, bodyLimit: number): AdminFailu
       return { code: 'SWY_ERR_ADMIN_INVALID_PATH', message: `the request path is not valid: ${error.message}` }
     case 'FST_ERR_MAX_PARAM_LENGTH':
       return { code: 'SWY_ERR_ADMIN_INVALID_PATH', message: 'a segment of the request path is too long (at most 100 characters)' }
+    case undefined: default: break
   }
   if (error.code !== undefined && error.code in ERRORS) {
     // A SwitchyardError thrown by a route or the switchboard, answered as itself when it is

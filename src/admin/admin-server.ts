@@ -4,11 +4,12 @@
  * schema; every failure answers `{ error, message }` with a code from src/errors.ts; writes
  * honour If-Match and run as compare-and-set through the switchboard, so none is half-applied.
  */
+import type { Socket } from 'node:net'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Config } from '../config/config-types.js'
 import { isLoopback } from '../config/load-config.js'
-import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
+import { errorBody, ERRORS, rawErrorResponse, type ErrorCode } from '../errors.js'
 import { loadTls } from '../tls.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta, type SwitchPolicy } from '../routing/routing-state.js'
@@ -86,6 +87,11 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     loggerInstance: deps.logger,
     // A bad percent-encoding or an over-long path segment, answered from the error table.
     frameworkErrors: (error, _request, reply) => { const f = adminFailure(error, config.admin.bodyLimit); void sendError(reply, f?.code ?? 'SWY_ERR_INTERNAL', f?.message) },
+    // A request Node's parser refuses (unknown method, bad header line): coded JSON too.
+    clientErrorHandler: (error: Error & { code?: string }, socket: Socket) => {
+      if (error.code !== 'ECONNRESET' && socket.writable) socket.end(rawErrorResponse('SWY_ERR_ADMIN_BAD_REQUEST', error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400))
+      socket.destroySoon()
+    },
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.admin.bodyLimit,
     return503OnClosing: true,

@@ -10,7 +10,7 @@ import { createServer as createHttpsServer } from 'node:https'
 import type { Socket } from 'node:net'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Config } from '../config/config-types.js'
-import { ERRORS, errorBody } from '../errors.js'
+import { ERRORS, errorBody, rawErrorResponse } from '../errors.js'
 import type { TlsMaterial } from '../tls.js'
 import { passBody } from './body-limit.js'
 import { errorsOnlyLogger } from './upstream-log.js'
@@ -73,8 +73,7 @@ function onClientError (logger: FastifyBaseLogger, error: Error & { code?: strin
     const timeout = error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
     const code = timeout ? 'SWY_ERR_PROXY_REQUEST_TIMEOUT' : 'SWY_ERR_PROXY_BAD_REQUEST'
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : ERRORS[code].status
-    const body = JSON.stringify(errorBody(code, error.code === 'HPE_HEADER_OVERFLOW' ? 'the request headers are too large' : undefined))
-    socket.end(`HTTP/1.1 ${status} ${status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`)
+    socket.end(rawErrorResponse(code, status, error.code === 'HPE_HEADER_OVERFLOW' ? 'the request headers are too large' : undefined))
   }
   socket.destroySoon()
 }

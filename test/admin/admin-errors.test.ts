@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import t, { type Test } from 'tap'
 import { adminFailure } from '../../src/admin/admin-errors.js'
 import { ERRORS, SwitchyardError } from '../../src/errors.js'
@@ -55,6 +56,20 @@ t.test('each kind of 400 of the admin API keeps its own code and message', async
 
   const large = errorOf(t, await send(`${admin}/weights`, { method: 'PUT', headers: JSON_TYPE, body: JSON.stringify({ weights: { blue: 50, green: 50 }, reason: 'r'.repeat(20_000) }) }), 400, 'SWY_ERR_ADMIN_BODY_TOO_LARGE', 'a body over admin.bodyLimit')
   t.match(large, '16384 bytes')
+
+  // Requests Node's parser refuses never reach fastify's routes: still a coded body (sectest F4).
+  const port = Number(new URL(admin).port)
+  for (const [what, raw] of [['an unknown method', 'FOO /state HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'], ['a bad header line', 'GET /state HTTP/1.1\r\nHost: 127.0.0.1\r\nno colon here\r\n\r\n']] as const) {
+    const text = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.end(raw))
+      let got = ''
+      socket.setEncoding('latin1').on('data', (d: string) => { got += d }).on('close', () => { resolve(got) }).on('error', reject)
+    })
+    t.match(text, /^HTTP\/1\.1 400 /, `${what}: 400`)
+    const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as Record<string, unknown>
+    t.strictSame(Object.keys(body).sort(), ['error', 'message'], `${what}: body is exactly { error, message }`)
+    t.equal(body.error, 'SWY_ERR_ADMIN_BAD_REQUEST', `${what}: SWY_ERR_ADMIN_BAD_REQUEST`)
+  }
 
   t.equal((await adminCall(admin, 'GET', '/state')).body, before, 'no 400 changed anything')
 })
