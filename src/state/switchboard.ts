@@ -9,32 +9,18 @@
  */
 import type { ChangeMeta, RoutingState } from '../routing/routing-state.js'
 import type { Result } from '../routing/types.js'
-import type { BasisPoints } from '../routing/weights.js'
 import { CurrentState, type ChangeFailure, type ChangeSuccess, type StateListener, type Transition } from './current-state.js'
-import type { LastKnownFile } from './last-known.js'
 import { PropagationWatch, type Propagation } from './propagation.js'
 import type { Store } from './store.js'
-import { StoreSync, type SwitchboardLog } from './store-sync.js'
+import { StoreSync, type StoreSyncOptions } from './store-sync.js'
 
 export type { ChangeFailure, ChangeSuccess, StateListener, Transition } from './current-state.js'
 export type { Propagation } from './propagation.js'
 export type { SwitchboardLog } from './store-sync.js'
 export { reconcileColors } from './reconcile-colors.js'
 
-/** How the switchboard runs. */
-export interface SwitchboardOptions {
-  readonly store: Store
-  readonly colors: readonly string[]
-  readonly initialWeights: BasisPoints
-  readonly instanceId: string
-  /** Heartbeat period; the heartbeat expires after instanceTtlMs. */
-  readonly heartbeatMs?: number
-  readonly instanceTtlMs?: number
-  /** Periodic re-read of the store (0: off). */
-  readonly resyncIntervalMs?: number
-  /** Where a shared store's state is cached for starting while it is down. */
-  readonly lastKnown?: LastKnownFile | undefined
-  readonly log?: SwitchboardLog
+/** How the switchboard runs: the store sync's options, and how `?wait` re-checks. */
+export interface SwitchboardOptions extends StoreSyncOptions {
   /** How often a `?wait` re-checks when no heartbeat message arrives (default RECHECK_MS). */
   readonly waitRecheckMs?: number
 }
