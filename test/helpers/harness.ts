@@ -7,6 +7,7 @@
  * after a bound and say what they were waiting for (and, with `detail`, what they last saw).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import type { Server as HttpServer } from 'node:http'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
@@ -191,4 +192,25 @@ export function setCookieValue (raw: string | readonly string[] | undefined, nam
     if (c.startsWith(`${name}=`)) return c.split(';', 1)[0]
   }
   return undefined
+}
+
+/**
+ * Listens on 127.0.0.1 (port 0 unless given) and returns the port and a close that runs
+ * once: `before` first (release held requests, end WebSockets), then every connection is
+ * dropped and the server closed. The one teardown of the test upstreams.
+ */
+export async function listenLoopback (server: HttpServer, port = 0, before: () => void = () => {}): Promise<{ port: number, close: () => Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  const address = server.address()
+  let closed = false
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+    async close () {
+      if (closed) return
+      closed = true
+      before()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  }
 }

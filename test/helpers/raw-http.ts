@@ -8,6 +8,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import { connect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import type { Teardown } from './services.js'
+import { listenLoopback } from './harness.js'
 
 /** One request as the upstream received it. */
 export interface Received {
@@ -50,16 +51,7 @@ export async function startRecorder (t: Teardown, color: string, respond?: (r: R
       res.end(color)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  let closed = false
-  const close = async (): Promise<void> => {
-    if (closed) return
-    closed = true
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  }
+  const { port, close } = await listenLoopback(server)
   t.teardown(close)
   return {
     color,

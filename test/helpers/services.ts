@@ -8,7 +8,7 @@ import { request } from 'undici'
 import { WebSocketServer } from 'ws'
 import { startSwitchyard, type Running, type StartOptions } from '../../src/app.js'
 import { validateConfig, type LoadedConfig } from '../../src/config/load-config.js'
-import { setCookieValue, type Teardown } from './harness.js'
+import { listenLoopback, setCookieValue, type Teardown } from './harness.js'
 
 export { sleep, until, untilValue, type Teardown } from './harness.js'
 
@@ -58,18 +58,10 @@ export async function startUpstream (t: Teardown, color: string, opts: UpstreamO
     seen.push(req.headers)
     socket.on('message', (data) => { socket.send(`${color}: ${String(data)}`) })
   })
-  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve))
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  let closed = false
-  const close = async (): Promise<void> => {
-    if (closed) return
-    closed = true
+  const { port, close } = await listenLoopback(server, opts.port ?? 0, () => {
     for (const c of wss.clients) c.terminate()
     wss.close()
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  }
+  })
   t.teardown(close)
   return { color, url: `http://127.0.0.1:${port}`, port, seen, close }
 }

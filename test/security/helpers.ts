@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net'
 import { connect as tlsConnect } from 'node:tls'
 import { request } from 'undici'
 import type { Teardown } from '../helpers/services.js'
-import { until } from '../helpers/harness.js'
+import { listenLoopback, until } from '../helpers/harness.js'
 
 /** One request as the upstream received it. */
 export interface Received {
@@ -96,17 +96,7 @@ export async function startRecorder (t: Teardown, color: string, opts: RecorderO
     // The connection went away before the answer was written (a cut body, or a cancelled call).
     res.on('close', () => { if (!r.answered) r.aborted = true })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  let closed = false
-  const close = async (): Promise<void> => {
-    if (closed) return
-    closed = true
-    released = true
-    server.closeAllConnections()
-    await new Promise<void>((resolve) => server.close(() => resolve()))
-  }
+  const { port, close } = await listenLoopback(server, 0, () => { released = true })
   t.teardown(close)
   return {
     color,
