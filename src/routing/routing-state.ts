@@ -18,7 +18,7 @@ export interface SwitchPolicy {
 }
 
 /** Kinds of change; the `switches_total{kind}` metric labels by this fixed set. */
-export type ChangeKind = 'init' | 'weights' | 'flip' | 'rollback' | 'target'
+export type ChangeKind = 'init' | 'weights' | 'flip' | 'rollback' | 'target' | 'rollout'
 
 /** A target's administrative mode; `enabled` is the default and is not stored. */
 export type TargetMode = 'enabled' | 'draining' | 'disabled'
@@ -66,6 +66,16 @@ export interface HistoryEntry {
   readonly changedAt: string
   readonly before: RoutingSettings | null
   readonly after: RoutingSettings
+  /** For kind `rollout`: which rollout, what happened, at which step (and the verdict of an analysis). */
+  readonly rollout?: RolloutEvent
+}
+
+/** What a history entry of kind `rollout` records. */
+export interface RolloutEvent {
+  readonly id: string
+  readonly event: 'start' | 'step' | 'pause' | 'resume' | 'approve' | 'verdict' | 'promote' | 'abort' | 'rollback' | 'succeeded'
+  readonly step: number
+  readonly verdict?: 'pass' | 'fail' | 'inconclusive'
 }
 
 /** The default switch policy. */
