@@ -22,6 +22,9 @@ import { RedisStore } from './state/redis-store.js'
 import { MemoryStore } from './state/memory-store.js'
 import type { Store } from './state/store.js'
 import { Switchboard } from './state/switchboard.js'
+import { RolloutControl } from './rollout/control.js'
+import { RolloutDriver } from './rollout/driver.js'
+import type { TrafficReport } from './rollout/types.js'
 import { readTls, tlsError } from './tls.js'
 
 /** Options beyond the config file. */
@@ -44,6 +47,7 @@ export interface Running {
   readonly proxyUrl: string
   readonly adminUrl: string
   readonly switchboard: Switchboard
+  readonly rolloutDriver: RolloutDriver
   readonly metrics: Metrics
   readonly dataPath: DataPath
   readonly admin: FastifyInstance
@@ -107,11 +111,17 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   const store = opts.store ?? createStore(config.store)
   const metrics = new Metrics(colors)
   const redis = config.store.kind === 'redis' ? config.store : undefined
+  const instanceId = config.instance.id ?? defaultInstanceId()
+  // The per-color counters this process publishes with its heartbeats (for rollout
+  // analysis); the epoch changes with every start, so no reader subtracts across a restart.
+  const epoch = `${instanceId}:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}`
+  const traffic = (): TrafficReport => ({ epoch, colors: metrics.traffic() })
   const switchboard = new Switchboard({
     store,
     colors,
     initialWeights: loaded.initialWeights,
-    instanceId: config.instance.id ?? defaultInstanceId(),
+    instanceId,
+    traffic,
     ...(redis === undefined
       ? {}
       : { heartbeatMs: redis.heartbeatMs, instanceTtlMs: redis.instanceTtlMs, resyncIntervalMs: redis.resyncIntervalMs, lastKnown: new LastKnownFile(redis.lastKnownPath) }),
@@ -168,8 +178,12 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     }
   })
 
+  const driver = new RolloutDriver({ switchboard, instanceId, traffic, tickMs: config.rollout.tickMs, leaseTtlMs: config.rollout.leaseTtlMs, metrics, log: logger })
+  const rollouts = new RolloutControl({ switchboard, onChange: () => { driver.poke() }, log: logger })
+
   let closing = false
   const admin = await buildAdminServer({
+    rollouts,
     config,
     switchboard,
     metrics,
@@ -194,6 +208,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   }
   const proxyUrl = urlOf(dataPath.server, dataTls !== undefined)
   const adminUrl = urlOf(admin, config.admin.listen.tls !== undefined)
+  driver.start()
   const state = switchboard.state
   logger.info({ proxy: proxyUrl, admin: adminUrl, version: state.version, weights: weightsToPercent(colors, state.weights), store: store.kind }, 'switchyard started')
 
@@ -201,6 +216,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     proxyUrl,
     adminUrl,
     switchboard,
+    rolloutDriver: driver,
     metrics,
     dataPath,
     admin,
@@ -212,6 +228,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
       await checker?.stop()
       await dataPath.closeUpstreams()
       await admin.close()
+      await driver.stop()
       await switchboard.stop()
       await store.close()
     }

@@ -20,6 +20,8 @@ import { adminFailure, problemCode, type FailureLike } from './admin-errors.js'
 import { createAuthenticator, type Principal } from './auth.js'
 import { ADMIN_ROUTE_SCHEMAS, type SwitchPolicyBody, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
+import type { RolloutControl } from '../rollout/control.js'
+import { registerRolloutRoutes } from './rollout-routes.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -51,6 +53,8 @@ export interface AdminDeps {
   readonly ready: () => { ready: boolean, status: string, detail: string }
   /** The clock, for change timestamps. */
   readonly now?: () => Date
+  /** Rollouts: the routes, and the guard of manual weight changes while one is active. */
+  readonly rollouts?: RolloutControl
 }
 
 const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
@@ -165,8 +169,15 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     return outcome.value
   }
 
-  /** A routing write: commit, then with ?wait=ms wait until every live instance applied it. */
-  async function write (request: FastifyRequest, reply: FastifyReply, query: WriteQuery, transition: Transition, reason: string | undefined): Promise<unknown> {
+  /**
+   * A routing write: the rollout guard (409 while one is active, unless forced), commit,
+   * then with ?wait=ms wait until every live instance applied it.
+   */
+  async function write (request: FastifyRequest, reply: FastifyReply, query: WriteQuery, transition: Transition, reason: string | undefined, force: boolean | undefined): Promise<unknown> {
+    if (deps.rollouts !== undefined) {
+      const refused = await deps.rollouts.guard(force === true, request.principal?.name ?? 'unknown', `${request.method} ${request.url.split('?', 1)[0] ?? ''}`)
+      if (refused !== undefined) return sendError(reply, refused.code, refused.message)
+    }
     const done = await commit(request, reply, transition, reason)
     if (done === undefined) return reply
     const body = current(reply)
@@ -207,7 +218,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     const parsed = parseWeights(switchboard.state.colors, request.body.weights)
     if (!parsed.ok) return sendError(reply, problemCode(parsed.error), parsed.error.message)
     const policy = request.body.switchPolicy
-    return write(request, reply, request.query, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policyOf(policy, s.switchPolicy)) }), request.body.reason)
+    return write(request, reply, request.query, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policyOf(policy, s.switchPolicy)) }), request.body.reason, request.body.force)
   })
 
   api.post('/flip', { schema: ADMIN_ROUTE_SCHEMAS['POST /flip'] }, async (request, reply) => {
@@ -215,7 +226,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     if (switchboard.state.colors.includes(to) && force !== true && !deps.targets.canServe(to)) {
       return sendError(reply, 'SWY_ERR_TARGET_UNHEALTHY', `color "${to}" has no healthy, enabled target on this instance; send "force": true to flip anyway`)
     }
-    return write(request, reply, request.query, (s, meta) => flipTo(s, to, meta, policyOf(switchPolicy, s.switchPolicy)), request.body.reason)
+    return write(request, reply, request.query, (s, meta) => flipTo(s, to, meta, policyOf(switchPolicy, s.switchPolicy)), request.body.reason, force)
   })
 
   server.get('/targets', async () => ({ version: switchboard.state.version, targets: deps.targets.list() }))
@@ -242,7 +253,9 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   })
 
   api.post('/rollback', { schema: ADMIN_ROUTE_SCHEMAS['POST /rollback'] }, async (request, reply) =>
-    write(request, reply, request.query, (s, meta) => rollback(s, meta), request.body?.reason))
+    write(request, reply, request.query, (s, meta) => rollback(s, meta), request.body?.reason, request.body?.force))
+
+  if (deps.rollouts !== undefined) registerRolloutRoutes(server, { control: deps.rollouts, colors: switchboard.state.colors })
 
   api.get('/history', { schema: ADMIN_ROUTE_SCHEMAS['GET /history'] }, async (request) => {
     const limit = request.query.limit === undefined ? 50 : Number(request.query.limit)

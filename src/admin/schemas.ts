@@ -7,6 +7,7 @@
  */
 import { Type, type Static } from 'typebox'
 import { Dictionary, NullableObject } from '../config/schema-kit.js'
+import { ROLLOUT_ROUTE_SCHEMAS } from './rollout-schemas.js'
 
 const reason = Type.Optional(Type.String({ maxLength: 500, description: 'why, recorded in the history' }))
 
@@ -23,19 +24,23 @@ export type SwitchPolicyBody = Static<typeof switchPolicy>
 export const putWeightsBody = Type.Object({
   weights: Dictionary(Type.Number(), { minProperties: 1, maxProperties: 16, description: 'percent per color, summing to 100, at most two decimals' }),
   switchPolicy: Type.Optional(switchPolicy),
+  force: Type.Optional(Type.Boolean({ description: 'abort an active rollout first (else 409 SWY_ERR_ROLLOUT_ACTIVE)' })),
   reason
 }, { additionalProperties: false })
 
 /** POST /flip */
 export const flipBody = Type.Object({
   to: Type.String({ minLength: 1, maxLength: 32 }),
-  force: Type.Optional(Type.Boolean()),
+  force: Type.Optional(Type.Boolean({ description: 'flip even when the color has no healthy target, and abort an active rollout first' })),
   switchPolicy: Type.Optional(switchPolicy),
   reason
 }, { additionalProperties: false })
 
 /** POST /rollback (the body is optional). */
-export const rollbackBody = NullableObject(Type.Object({ reason }, { additionalProperties: false }))
+export const rollbackBody = NullableObject(Type.Object({
+  force: Type.Optional(Type.Boolean({ description: 'abort an active rollout first (else 409 SWY_ERR_ROLLOUT_ACTIVE)' })),
+  reason
+}, { additionalProperties: false }))
 
 /** GET /history (query strings are not coerced: limit is a string of 1..1000). */
 export const historyQuery = Type.Object({
@@ -65,5 +70,6 @@ export const ADMIN_ROUTE_SCHEMAS = {
   'POST /flip': { body: flipBody, querystring: writeQuery },
   'POST /rollback': { body: rollbackBody, querystring: writeQuery },
   'POST /targets/:color/:target/:action': { params: targetParams, body: targetBody, querystring: writeQuery },
-  'GET /history': { querystring: historyQuery }
+  'GET /history': { querystring: historyQuery },
+  ...ROLLOUT_ROUTE_SCHEMAS
 } as const

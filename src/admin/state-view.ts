@@ -36,6 +36,7 @@ export function historyView (colors: readonly string[], e: HistoryEntry): Record
     reason: e.reason,
     changedAt: e.changedAt,
     before: e.before === null ? null : settingsView(colors, e.before),
-    after: settingsView(colors, e.after)
+    after: settingsView(colors, e.after),
+    ...(e.rollout === undefined ? {} : { rollout: e.rollout })
   }
 }

@@ -150,6 +150,10 @@ export const configSchema = Type.Object({
     // Typed as strings: the data path tests any request's method against this list.
     methods: Defaulted(Type.Array(Type.Unsafe<string>(Type.Enum(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])), { uniqueItems: true, description: 'methods retried once on another target after a refused or reset connection' }), ['GET', 'HEAD', 'OPTIONS'])
   }, { additionalProperties: false })),
+  rollout: DefaultedObject(Type.Object({
+    tickMs: ms(20, 10000, 250, 'how often each instance looks at the rollout (and the lease holder drives it)'),
+    leaseTtlMs: ms(200, 600000, 5000, 'the driver lease: another instance takes a rollout over this long after its driver died')
+  }, { additionalProperties: false })),
   metrics: DefaultedObject(Type.Object({
     enabled: Defaulted(Type.Boolean({ description: 'per-request metrics on the data path (off only to measure what they cost)' }), true)
   }, { additionalProperties: false }))

@@ -16,7 +16,7 @@ import type { BasisPoints } from '../routing/weights.js'
 import type { ChangeCommitter, ChangeFailure, CurrentState } from './current-state.js'
 import type { LastKnownFile } from './last-known.js'
 import { reconcileColors } from './reconcile-colors.js'
-import type { CasOutcome, Store } from './store.js'
+import type { CasOutcome, RolloutCasOutcome, RolloutWrite, Store } from './store.js'
 
 /** Minimal logger the switchboard reports through. */
 export interface SwitchboardLog {
@@ -192,6 +192,30 @@ export class StoreSync implements ChangeCommitter {
       if (failure === undefined) throw e
       return failure
     }
+  }
+
+  /**
+   * Writes a rollout document (and its routing change) as one compare-and-set; a change
+   * that lands is applied here at once, a lost race adopts the newer state. A store that is
+   * down or unreadable answers a failure, as for commit().
+   */
+  async commitRollout (write: RolloutWrite): Promise<RolloutCasOutcome | ChangeFailure> {
+    if (this.#problem !== undefined) {
+      await this.resync()
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- resync() may clear it
+      if (this.#problem !== undefined) return { code: 'SWY_ERR_STORE_CORRUPT', message: this.#problem }
+    }
+    let out: RolloutCasOutcome
+    try {
+      out = await this.#store.writeRollout(write, this.#onStored)
+    } catch (e) {
+      const failure = this.#failed(e)
+      if (failure === undefined) throw e
+      return failure
+    }
+    if (out.ok && write.change !== undefined) this.#current.apply(write.change.state)
+    else if (!out.ok && out.reason === 'state-conflict' && out.current !== null) this.#current.apply(out.current)
+    return out
   }
 
   /**

@@ -11,7 +11,7 @@ import type { ChangeMeta, RoutingState } from '../routing/routing-state.js'
 import type { Result } from '../routing/types.js'
 import { CurrentState, type ChangeFailure, type ChangeSuccess, type StateListener, type Transition } from './current-state.js'
 import { PropagationWatch, type Propagation } from './propagation.js'
-import type { Store } from './store.js'
+import type { RolloutCasOutcome, RolloutWrite, Store } from './store.js'
 import { StoreSync, type StoreSyncOptions } from './store-sync.js'
 
 export type { ChangeFailure, ChangeSuccess, StateListener, Transition } from './current-state.js'
@@ -77,6 +77,14 @@ export class Switchboard {
   change (transition: Transition, meta: ChangeMeta, expectedVersion?: number): Promise<Result<ChangeSuccess, ChangeFailure>> {
     return this.#current.change(this.#sync, transition, meta, expectedVersion)
   }
+
+  /** Writes a rollout document and its routing change as one compare-and-set (see StoreSync.commitRollout). */
+  writeRollout (write: RolloutWrite): Promise<RolloutCasOutcome | ChangeFailure> {
+    return this.#sync.commitRollout(write)
+  }
+
+  /** When this instance applied the state it routes by (precise ms since the epoch). */
+  get appliedAt (): number { return this.#current.appliedAt }
 
   /** Which live instances have applied `version` (this one counts even before its heartbeat lands). */
   propagation (version: number): Promise<Propagation> { return this.#propagation.propagation(version) }
