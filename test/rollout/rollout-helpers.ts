@@ -1,0 +1,84 @@
+/**
+ * What the rollout tests share: upstreams whose faults can be switched (every Nth request a
+ * 500, or a delay), a loop of real traffic through the proxy, and reads of the rollout.
+ */
+import { createServer, type Server } from 'node:http'
+import { listenLoopback, until, type Teardown } from '../helpers/harness.js'
+import { adminCall, send } from '../helpers/services.js'
+
+/** What an upstream does wrong: every `errorEvery`-th request answers 500; every answer waits `delayMs`. */
+export interface Fault {
+  errorEvery?: number
+  delayMs?: number
+}
+
+/** A real upstream with a switchable fault. */
+export interface FaultyUpstream {
+  readonly color: string
+  readonly url: string
+  fault: Fault
+  served: number
+}
+
+/** Starts an upstream answering `<color>`, with `fault` (changeable later). */
+export async function startFaultyUpstream (t: Teardown, color: string, fault: Fault = {}): Promise<FaultyUpstream> {
+  const u: { color: string, url: string, fault: Fault, served: number } = { color, url: '', fault, served: 0 }
+  const server: Server = createServer((req, res) => {
+    req.resume()
+    u.served++
+    const n = u.served
+    const answer = (): void => {
+      const fail = u.fault.errorEvery !== undefined && n % u.fault.errorEvery === 0
+      res.statusCode = fail ? 500 : 200
+      res.setHeader('content-type', 'text/plain')
+      res.setHeader('x-upstream-color', color)
+      res.end(fail ? `${color} failed` : color)
+    }
+    if (u.fault.delayMs !== undefined && u.fault.delayMs > 0) setTimeout(answer, u.fault.delayMs)
+    else answer()
+  })
+  const { port, close } = await listenLoopback(server)
+  t.teardown(close)
+  u.url = `http://127.0.0.1:${port}`
+  return u
+}
+
+/** Sends requests as new clients (no cookie), `concurrency` at a time, until stopped (in teardown at the latest). */
+export function trafficLoop (t: Teardown, proxyUrl: string, concurrency = 4): { stop: () => Promise<void>, sent: () => number } {
+  let running = true
+  let sent = 0
+  const workers = Array.from({ length: concurrency }, async () => {
+    while (running) {
+      try { await send(`${proxyUrl}/`) } catch { /* the proxy may be closing */ }
+      sent++
+    }
+  })
+  const stop = async (): Promise<void> => { running = false; await Promise.all(workers) }
+  t.teardown(stop)
+  return { stop, sent: () => sent }
+}
+
+/** The rollout as GET /rollout shows it (throws on anything but 200). */
+export async function rolloutOf (adminUrl: string): Promise<Record<string, any>> {
+  const a = await adminCall(adminUrl, 'GET', '/rollout')
+  if (a.status !== 200) throw new Error(`GET /rollout answered ${a.status}: ${a.body}`)
+  return (a.json as { rollout: Record<string, any> }).rollout
+}
+
+/** Waits until the rollout satisfies `ok`, saying where it was when the wait gave up. */
+export async function untilRollout (adminUrl: string, what: string, ok: (r: Record<string, any>) => boolean, timeoutMs = 90_000): Promise<Record<string, any>> {
+  let last: Record<string, any> = {}
+  await until(what, async () => { last = await rolloutOf(adminUrl); return ok(last) }, {
+    timeoutMs,
+    everyMs: 50,
+    detail: () => JSON.stringify({ phase: last.phase, stepIndex: last.stepIndex, stage: last.stage, consecutiveFailures: last.consecutiveFailures, lastAnalysis: last.lastAnalysis })
+  })
+  return last
+}
+
+/** History entries of kind rollout, oldest first. */
+export async function rolloutHistory (adminUrl: string): Promise<Array<Record<string, any>>> {
+  const a = await adminCall(adminUrl, 'GET', '/history?limit=1000')
+  const entries = (a.json as { entries: Array<Record<string, any>> }).entries
+  return entries.filter((e) => e.kind === 'rollout').reverse()
+}
