@@ -228,7 +228,8 @@ export class RolloutDriver {
     const from = ref === null
       ? side(intervalFigures(r.baseline, instances, r.from), q)
       : { requests: ref.requests, errors: Math.round(ref.errorRatio * ref.requests), latency: ref.latency }
-    const at = new Date(now).toISOString()
+    // The interval's nominal end: the time to a rollback is measured from here (timer lateness included).
+    const at = new Date(intervalEnd).toISOString()
     const analysis = judge(from, to, r.analysis, at, r.stepIndex)
     const { rollout, rollBack } = withAnalysis(r, analysis, snapshotOf(instances), now)
     const state = sb.state
