@@ -124,7 +124,7 @@ async function rollbackTime (t: Cleanups): Promise<RolloutBenchResult['rollback'
     await Promise.all(loops)
   }
   const sorted = [...samples].sort((x, y) => x - y)
-  return { instances: instances.length, samplesMs: samples, p50Ms: round(percentile(sorted, 0.5), 1), p99Ms: round(percentile(sorted, 0.99), 1), maxMs: round(sorted.at(-1) ?? 0, 1) }
+  return { instances: instances.length, samplesMs: samples, p50Ms: round(percentile(sorted, 50), 1), p99Ms: round(percentile(sorted, 99), 1), maxMs: round(sorted.at(-1) ?? 0, 1) }
 }
 
 /** Runs both parts. */
