@@ -57,8 +57,8 @@ function ratioOf (errors: number, requests: number): number {
  * error is unpooled because H0 is not p_to = p_from but a margin δ (a non-inferiority test).
  * When both observed ratios are 0 or 1 that standard error is 0 and z undefined; then (only
  * then) each p̂ in it is replaced by (errors + ½)/(requests + 1), the usual zero-cell
- * correction, so 3 errors out of 3 against 0 of 3 is not "infinitely" significant while 200
- * of 200 against 0 of 200 is, and equal all-0 or all-1 sides are never significant. A side
+ * correction: 1 error out of 1 against 0 of 1 is then not significant (z ≈ 1.62) while 200 of
+ * 200 against 0 of 200 is (z ≈ 199), and equal all-0 or all-1 sides never are. A side
  * without requests: z = 0, not significant. `delta` is a fraction (0.01 for 1 percentage point).
  */
 export function errorRatioExcessTest (from: Pick<SideCounts, 'requests' | 'errors'>, to: Pick<SideCounts, 'requests' | 'errors'>, delta: number): ErrorRatioTest {
