@@ -118,7 +118,9 @@ function latencyCheck (from: SideCounts, to: SideCounts, config: Pick<AnalysisCo
   const ratio = to.latency / Math.max(from.latency, LATENCY_FLOOR_SECONDS)
   const failed = ratio > config.maxLatencyRatio
   const basis = floored ? ` the ${LATENCY_FLOOR_SECONDS * 1000} ms floor` : ''
-  return { failed, why: `${name} ${ms(to.latency)} vs ${ms(from.latency)} (${ratio.toFixed(1)}×${basis} ${failed ? '>' : '≤'} ${config.maxLatencyRatio}×)` }
+  // Two decimals near the limit, so the figure never reads "1.5× > 1.5×".
+  const shown = ratio.toFixed(Math.abs(ratio - config.maxLatencyRatio) < 0.05 ? 2 : 1)
+  return { failed, why: `${name} ${ms(to.latency)} vs ${ms(from.latency)} (${shown}×${basis} ${failed ? '>' : '≤'} ${config.maxLatencyRatio}×)` }
 }
 
 function tooFew (from: SideCounts, to: SideCounts, minRequests: number): string | null {
