@@ -6,6 +6,7 @@
  * SwitchyardError('SWY_ERR_STORE_UNAVAILABLE'); callers keep routing on what they have.
  */
 import type { HistoryEntry, RoutingState } from '../routing/routing-state.js'
+import type { Rollout, TrafficReport } from '../rollout/types.js'
 
 /** The outcome of a compare-and-set. */
 export type CasOutcome =
@@ -20,6 +21,30 @@ export interface InstanceInfo {
   readonly appliedAt: number
   /** When this heartbeat was written (ms since the epoch). */
   readonly at: number
+  /** Its per-color traffic counters (absent from releases before rollouts, and from tests' fake beats). */
+  readonly traffic?: TrafficReport
+}
+
+/** The outcome of a rollout compare-and-set. */
+export type RolloutCasOutcome =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'rollout-conflict'; readonly current: Rollout | null }
+  | { readonly ok: false; readonly reason: 'state-conflict'; readonly current: RoutingState | null }
+
+/**
+ * One write of the rollout document: compare-and-set on its revision, and, atomically with
+ * it, an optional routing change (compare-and-set on the state version) and history entries.
+ * Either all of it is written or none.
+ */
+export interface RolloutWrite {
+  /** The stored document's rev (0 when the store has never held one). */
+  readonly expectedRev: number
+  /** The new document; its rev is expectedRev + 1. */
+  readonly rollout: Rollout
+  /** A routing change written with it, if the stored state is at `expectedVersion`. */
+  readonly change?: { readonly expectedVersion: number, readonly state: RoutingState, readonly entry: HistoryEntry }
+  /** History entries (kind `rollout`, events that change no routing) appended after the change's own entry. */
+  readonly events?: readonly HistoryEntry[]
 }
 
 /** Told of a state committed to the store. */
@@ -70,6 +95,23 @@ export interface Store {
   heartbeat(info: InstanceInfo, ttlMs: number): Promise<void>
   /** The live instances' latest heartbeats. */
   instances(): Promise<readonly InstanceInfo[]>
+  /** The rollout document (the current or last rollout), or null when there has never been one. */
+  loadRollout(): Promise<Rollout | null>
+  /**
+   * Writes a rollout document (and its routing change and events) if the stored rev is
+   * `expectedRev` and, with a change, the stored state version is its `expectedVersion`.
+   * A routing change is announced like a compareAndSet's (`from` is not told).
+   */
+  writeRollout(write: RolloutWrite, from?: StateListener): Promise<RolloutCasOutcome>
+  /**
+   * Takes the rollout driver lease for `holder`, or renews it if `holder` has it: true when
+   * `holder` holds it for `ttlMs` from now (Redis: SET NX PX, renewed only by its holder).
+   */
+  acquireLease(holder: string, ttlMs: number): Promise<boolean>
+  /** Who holds the driver lease now, or null. */
+  leaseHolder(): Promise<string | null>
+  /** Gives the lease up if `holder` holds it. */
+  releaseLease(holder: string): Promise<void>
   /** Releases handles. */
   close(): Promise<void>
 }
