@@ -10,6 +10,7 @@ import { ArrayHistogram, ArrayMetric } from './array-metrics.js'
 import { REASONS } from '../routing/types.js'
 import { weightOf } from '../routing/weights.js'
 import type { ChangeKind, RoutingState } from '../routing/routing-state.js'
+import { ROLLOUT_PHASES, type ColorTraffic, type RolloutPhase, type Verdict } from '../rollout/types.js'
 
 /** Status classes, by `statusCode / 100 | 0` - 1. */
 export const CODE_CLASSES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const
@@ -26,6 +27,9 @@ export const NO_COLOR = 'none'
 
 /** Request-duration buckets from 1 ms to 10 s. */
 export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+
+/** Analysis verdicts, the label values of switchyard_rollout_analysis_total. */
+const VERDICTS: readonly Verdict[] = ['pass', 'fail', 'inconclusive']
 
 /** What the data path records per request (Metrics, or NO_REQUEST_METRICS when switched off). */
 export interface RequestMetrics {
@@ -53,6 +57,9 @@ export class Metrics implements RequestMetrics {
   readonly #lastChange: Gauge
   readonly #storeUp: Gauge
   readonly #targetHealthy: Gauge
+  readonly #rolloutPhase: Gauge
+  readonly #rolloutStep: Gauge
+  readonly #rolloutAnalyses: Counter
 
   constructor (colors: readonly string[], opts: { defaultMetrics?: boolean } = {}) {
     this.#colors = colors
@@ -63,6 +70,11 @@ export class Metrics implements RequestMetrics {
     this.#lastChange = new Gauge({ name: 'switchyard_last_change_timestamp_seconds', help: 'When the routing state this instance routes by was changed', registers })
     this.#storeUp = new Gauge({ name: 'switchyard_store_up', help: '1 when the state store is reachable', labelNames: ['kind'], registers })
     this.#targetHealthy = new Gauge({ name: 'switchyard_target_healthy', help: '1 when a target passes its health checks and is not ejected', labelNames: ['color', 'target'], registers })
+    this.#rolloutPhase = new Gauge({ name: 'switchyard_rollout_phase', help: '1 for the phase of the current (or last) rollout, 0 for the others; all 0 when there never was one', labelNames: ['phase'], registers })
+    this.#rolloutStep = new Gauge({ name: 'switchyard_rollout_step', help: 'Step index (0-based) of the current (or last) rollout; 0 when there never was one', registers })
+    this.#rolloutAnalyses = new Counter({ name: 'switchyard_rollout_analysis_total', help: 'Rollout analysis intervals judged by this instance (as the driver), by verdict', labelNames: ['verdict'], registers })
+    for (const phase of ROLLOUT_PHASES) this.#rolloutPhase.labels(phase).set(0)
+    for (const verdict of VERDICTS) this.#rolloutAnalyses.labels(verdict).inc(0)
     // The per-request series live in typed arrays (see array-metrics.ts). Every series of
     // the fixed label sets exists from the first scrape at 0, so rate() and absent() work
     // before the first event.
@@ -125,6 +137,47 @@ export class Metrics implements RequestMetrics {
   /** Sets a target's health (target ids come from the config, a fixed set). */
   targetHealth (color: string, target: string, healthy: boolean): void {
     this.#targetHealthy.labels(color, target).set(healthy ? 1 : 0)
+  }
+
+  /**
+   * Every configured color's traffic since this process started (not NO_COLOR): answered
+   * requests over every reason and status class, the 5xx among them, and the duration
+   * histogram's per-bucket counts (DURATION_BUCKETS, then +Inf). Read once per heartbeat for
+   * the rollout analysis (src/rollout/traffic.ts), never on the data path: it allocates.
+   */
+  traffic (): Record<string, ColorTraffic> {
+    const out: Record<string, ColorTraffic> = {}
+    const perColor = REASONS.length * CODE_CLASSES.length
+    const width = DURATION_BUCKETS.length + 1
+    const fiveXx = CODE_CLASSES.indexOf('5xx')
+    this.#colors.forEach((color, c) => {
+      let requests = 0
+      let errors = 0
+      for (let r = 0; r < REASONS.length; r++) {
+        for (let k = 0; k < CODE_CLASSES.length; k++) {
+          const n = this.#requests[c * perColor + r * CODE_CLASSES.length + k] as number
+          requests += n
+          if (k === fiveXx) errors += n
+        }
+      }
+      out[color] = { requests, errors, buckets: Array.from(this.#durations.counts.subarray(c * width, (c + 1) * width)) }
+    })
+    return out
+  }
+
+  /**
+   * Reflects the rollout as this instance last read it: `phase` 1 and the others 0, and the
+   * step index (0-based); null when there never was one (every phase 0, step 0). A finished
+   * rollout keeps its final phase at 1 until the next one starts.
+   */
+  rolloutPhase (phase: RolloutPhase | null, step: number): void {
+    for (const p of ROLLOUT_PHASES) this.#rolloutPhase.labels(p).set(p === phase ? 1 : 0)
+    this.#rolloutStep.set(phase === null ? 0 : step)
+  }
+
+  /** Counts one analysis interval judged by this instance (the driver: sum over instances for the total). */
+  rolloutAnalysis (verdict: Verdict): void {
+    this.#rolloutAnalyses.labels(verdict).inc()
   }
 
   /** Sets store connectivity. */

@@ -1,6 +1,7 @@
 /**
  * The embedded default store: one JSON document on disk holding the state, the capped
- * history and the cookie secret. Every commit writes a temp file in the same directory,
+ * history, the cookie secret and the rollout document (`rollout`, absent from files of
+ * releases before rollouts). Every commit writes a temp file in the same directory,
  * fsyncs it, renames it over the old one and fsyncs the directory, so a crash leaves either
  * the old or the new document, never a torn one. One process owns the file; writes in that
  * process are serialized (see LocalStore). A corrupt or unreadable file stops the start:
@@ -10,7 +11,7 @@ import { readFile } from 'node:fs/promises'
 import { SwitchyardError } from '../errors.js'
 import { writeFileAtomic } from './atomic-file.js'
 import { emptyDocument, LocalStore, type LocalDocument } from './local-store.js'
-import { checkHistoryEntry, checkSecret, checkStoredState, parseStored } from './stored-state.js'
+import { checkHistoryEntry, checkRollout, checkSecret, checkStoredState, parseStored } from './stored-state.js'
 
 const FORMAT = 'switchyard-state/1'
 
@@ -43,12 +44,15 @@ export class FileStore extends LocalStore {
     if (problems.length > 0) {
       throw new SwitchyardError('SWY_ERR_STORE_CORRUPT', `state file ${this.#path} is not a valid switchyard state: ${problems.join('; ')}; fix or move it away, switchyard will not reset routing silently`)
     }
-    this.#doc = parsed as LocalDocument
+    const d = parsed as Omit<LocalDocument, 'rollout'> & { rollout?: LocalDocument['rollout'] }
+    this.#doc = { state: d.state, history: d.history, secret: d.secret, rollout: d.rollout ?? null }
     return this.#doc
   }
 
   protected async write (doc: LocalDocument): Promise<void> {
-    await writeFileAtomic(this.#path, JSON.stringify({ format: FORMAT, ...doc }, null, 2) + '\n')
+    // No `rollout` field until there is one: the file stays what the previous release wrote.
+    const { rollout, ...rest } = doc
+    await writeFileAtomic(this.#path, JSON.stringify({ format: FORMAT, ...rest, ...(rollout === null ? {} : { rollout }) }, null, 2) + '\n')
     this.#doc = doc
   }
 }
@@ -56,12 +60,14 @@ export class FileStore extends LocalStore {
 /** Every problem of a state file's document (the same checks every store applies). */
 function checkDocument (value: unknown): string[] {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return ['the document is not an object']
-  const d = value as { format?: unknown, state?: unknown, history?: unknown, secret?: unknown }
+  const d = value as { format?: unknown, state?: unknown, history?: unknown, secret?: unknown, rollout?: unknown }
   const problems: string[] = []
   if (d.format !== FORMAT) problems.push(`format must be "${FORMAT}", got ${JSON.stringify(d.format)}`)
   problems.push(...checkSecret(d.secret))
   if (!Array.isArray(d.history)) problems.push('history must be a list')
   else d.history.forEach((e: unknown, i) => { for (const p of checkHistoryEntry(e)) problems.push(`history[${i}]: ${p}`) })
   if (d.state !== null) problems.push(...checkStoredState(d.state).map((p) => `state: ${p}`))
+  // Optional: files written before rollouts have none.
+  if (d.rollout !== undefined && d.rollout !== null) problems.push(...checkRollout(d.rollout))
   return problems
 }

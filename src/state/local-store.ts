@@ -1,14 +1,16 @@
 /**
  * What the in-process stores (file, memory) share: one document (state, capped history,
- * secret) changed only through a serialized queue, compare-and-set on the version, re-seed
- * that never lowers it, heartbeats that expire, and notifications. The stores differ only
+ * secret, rollout) changed only through a serialized queue, compare-and-set on the version
+ * (and on the rollout's rev), re-seed that never lowers it, heartbeats that expire, the
+ * rollout driver lease (in memory: one process owns these stores), and notifications. The stores differ only
  * in where the document lives (`read`/`write`); everything else is written once here so
  * the two cannot drift (they had: the memory store's re-seed never capped its history).
  */
 import { randomBytes } from 'node:crypto'
 import type { HistoryEntry, RoutingState } from '../routing/routing-state.js'
+import type { Rollout } from '../rollout/types.js'
 import { LocalInstances } from './local-instances.js'
-import { HISTORY_LIMIT, type CasOutcome, type InstanceInfo, type StateListener, type Store, type StoreErrorListener } from './store.js'
+import { HISTORY_LIMIT, type CasOutcome, type InstanceInfo, type RolloutCasOutcome, type RolloutWrite, type StateListener, type Store, type StoreErrorListener } from './store.js'
 
 /** The document an in-process store holds. */
 export interface LocalDocument {
@@ -16,6 +18,8 @@ export interface LocalDocument {
   /** Newest first, at most HISTORY_LIMIT. */
   readonly history: readonly HistoryEntry[]
   readonly secret: string
+  /** The current or last rollout (null: never one; files of releases before rollouts have none). */
+  readonly rollout: Rollout | null
 }
 
 /** A fresh cookie secret: 32 random bytes, base64url (43 characters). */
@@ -25,7 +29,7 @@ export function newSecret (): string {
 
 /** An empty document with a fresh secret. */
 export function emptyDocument (): LocalDocument {
-  return { state: null, history: [], secret: newSecret() }
+  return { state: null, history: [], secret: newSecret(), rollout: null }
 }
 
 /** A Store whose document lives in this process (and maybe on disk). */
@@ -36,6 +40,7 @@ export abstract class LocalStore implements Store {
   readonly #listeners = new Set<StateListener>()
   readonly #beatListeners = new Set<() => void>()
   #queue: Promise<unknown> = Promise.resolve()
+  #lease: { holder: string, expires: number } | null = null
 
   /** The current document (rejects with SWY_ERR_STORE_CORRUPT when it cannot be read). */
   protected abstract read (): Promise<LocalDocument>
@@ -50,7 +55,11 @@ export abstract class LocalStore implements Store {
 
   /** Writes `state` with its history entry (capped) and tells every subscriber but the writer's. */
   async #commit (doc: LocalDocument, state: RoutingState, entry: HistoryEntry, secret: string, from: unknown): Promise<void> {
-    await this.write({ state, history: [entry, ...doc.history].slice(0, HISTORY_LIMIT), secret })
+    await this.write({ state, history: [entry, ...doc.history].slice(0, HISTORY_LIMIT), secret, rollout: doc.rollout })
+    this.#announce(state, from)
+  }
+
+  #announce (state: RoutingState, from: unknown): void {
     for (const l of this.#listeners) if (l !== from) l(state)
   }
 
@@ -108,6 +117,43 @@ export abstract class LocalStore implements Store {
 
   async secret (): Promise<string> {
     return (await this.#serial(() => this.read())).secret
+  }
+
+  async loadRollout (): Promise<Rollout | null> {
+    return (await this.#serial(() => this.read())).rollout
+  }
+
+  writeRollout (write: RolloutWrite, from?: unknown): Promise<RolloutCasOutcome> {
+    return this.#serial(async () => {
+      const doc = await this.read()
+      if ((doc.rollout?.rev ?? 0) !== write.expectedRev) return { ok: false, reason: 'rollout-conflict', current: doc.rollout } as const
+      const change = write.change
+      if (change !== undefined && (doc.state?.version ?? 0) !== change.expectedVersion) return { ok: false, reason: 'state-conflict', current: doc.state } as const
+      // Newest first: the events (the last one newest), then the change's own entry.
+      const added = [...(write.events ?? [])].reverse()
+      if (change !== undefined) added.push(change.entry)
+      const state = change?.state ?? doc.state
+      await this.write({ state, history: [...added, ...doc.history].slice(0, HISTORY_LIMIT), secret: doc.secret, rollout: write.rollout })
+      if (change !== undefined) this.#announce(change.state, from)
+      return { ok: true } as const
+    })
+  }
+
+  async acquireLease (holder: string, ttlMs: number): Promise<boolean> {
+    const now = Date.now()
+    const lease = this.#lease
+    if (lease !== null && lease.expires > now && lease.holder !== holder) return false
+    this.#lease = { holder, expires: now + ttlMs }
+    return true
+  }
+
+  async leaseHolder (): Promise<string | null> {
+    const lease = this.#lease
+    return lease !== null && lease.expires > Date.now() ? lease.holder : null
+  }
+
+  async releaseLease (holder: string): Promise<void> {
+    if (this.#lease?.holder === holder) this.#lease = null
   }
 
   async close (): Promise<void> {

@@ -104,5 +104,75 @@ return redis.call('HMGET', KEYS[2], unpack(ids))
 `
 }
 
+/** The rev of a stored rollout JSON (0 when absent, -1 when it cannot be read). */
+const REV_OF = `
+local function rev_of(cur)
+  if not cur then return 0 end
+  local ok, doc = pcall(cjson.decode, cur)
+  if not ok or type(doc) ~= 'table' or type(doc['rev']) ~= 'number' then return -1 end
+  return doc['rev']
+end
+`
+
+/**
+ * KEYS: rollout, state, history. ARGV: expected rev, rollout JSON, '1' with a routing change
+ * ('0' without), expected state version, next state JSON, its history entry JSON, history
+ * cap, channel, next version, then the events' history entries JSON (oldest first).
+ * Compare-and-set on the rollout's rev and, with a change, on the state's version; then the
+ * rollout, the state, its entry, the events (each pushed in turn, so the list reads newest
+ * first) and the announcement, all or nothing. Returns {1, ''} on success, {0, current
+ * rollout JSON or ''} on a rev conflict, {2, current state JSON or ''} on a version
+ * conflict (a current value that cannot be read never matches, so it is never overwritten).
+ */
+export const WRITE_ROLLOUT: ScriptDefinition = {
+  name: 'swyWriteRollout',
+  numberOfKeys: 3,
+  lua: VERSION_OF + REV_OF + `
+local cur = redis.call('GET', KEYS[1])
+if rev_of(cur) ~= tonumber(ARGV[1]) then return {0, cur or ''} end
+local change = ARGV[3] == '1'
+if change then
+  local state = redis.call('GET', KEYS[2])
+  if version_of(state) ~= tonumber(ARGV[4]) then return {2, state or ''} end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+if change then
+  redis.call('SET', KEYS[2], ARGV[5])
+  redis.call('LPUSH', KEYS[3], ARGV[6])
+end
+for i = 10, #ARGV do redis.call('LPUSH', KEYS[3], ARGV[i]) end
+if change or #ARGV >= 10 then redis.call('LTRIM', KEYS[3], 0, tonumber(ARGV[7]) - 1) end
+if change then redis.call('PUBLISH', ARGV[8], ARGV[9]) end
+return {1, ''}
+`
+}
+
+/**
+ * KEYS: the driver lease. ARGV: holder, ttl ms. Takes the lease when nobody holds it (SET NX
+ * PX), or renews it when `holder` does. Returns 1 when `holder` holds it for ttl from now.
+ */
+export const ACQUIRE_LEASE: ScriptDefinition = {
+  name: 'swyAcquireLease',
+  numberOfKeys: 1,
+  lua: `
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`
+}
+
+/** KEYS: the driver lease. ARGV: holder. Deletes the lease only if `holder` holds it. */
+export const RELEASE_LEASE: ScriptDefinition = {
+  name: 'swyReleaseLease',
+  numberOfKeys: 1,
+  lua: `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`
+}
+
 /** Every script the store registers. */
-export const SCRIPTS: readonly ScriptDefinition[] = [CAS, RESEED, HEARTBEAT, LIVE_INSTANCES]
+export const SCRIPTS: readonly ScriptDefinition[] = [CAS, RESEED, HEARTBEAT, LIVE_INSTANCES, WRITE_ROLLOUT, ACQUIRE_LEASE, RELEASE_LEASE]

@@ -2,8 +2,11 @@
  * The shared store: Redis through ioredis (standalone, Sentinel or Cluster, as the operator's
  * Redis is). The state is one JSON value under a key prefix; compare-and-set is a Lua script
  * on its version that also appends the history entry (a capped list) and publishes the new
- * version. Every instance subscribes and re-reads on each message, on every reconnect and
- * on a slow timer (the switchboard's), so a lost message cannot leave it stale.
+ * version. The rollout document is one more JSON value, written by a script that
+ * compare-and-sets its rev (and, with a routing change, the state's version) and appends
+ * history in the same step; the rollout driver lease is a key taken with SET NX PX and
+ * renewed only by its holder. Every instance subscribes and re-reads on each message, on
+ * every reconnect and on a slow timer (the switchboard's), so a lost message cannot leave it stale.
  *
  * The scripts are registered with `defineCommand`, so a call sends the script's SHA, not its
  * text. Everything read back is checked against the stored-state schema: a value that fails
@@ -17,9 +20,10 @@ import { randomBytes } from 'node:crypto'
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { SwitchyardError } from '../errors.js'
 import type { HistoryEntry, RoutingState } from '../routing/routing-state.js'
-import { CAS, HEARTBEAT, LIVE_INSTANCES, RESEED, SCRIPTS } from './redis-scripts.js'
-import { HISTORY_LIMIT, type CasOutcome, type InstanceInfo, type StateListener, type Store, type StoreErrorListener } from './store.js'
-import { readHistoryEntry, readInstanceInfo, readSecret, readState } from './stored-state.js'
+import type { Rollout } from '../rollout/types.js'
+import { ACQUIRE_LEASE, CAS, HEARTBEAT, LIVE_INSTANCES, RELEASE_LEASE, RESEED, SCRIPTS, WRITE_ROLLOUT } from './redis-scripts.js'
+import { HISTORY_LIMIT, type CasOutcome, type InstanceInfo, type RolloutCasOutcome, type RolloutWrite, type StateListener, type Store, type StoreErrorListener } from './store.js'
+import { readHistoryEntry, readInstanceInfo, readRollout, readSecret, readState } from './stored-state.js'
 
 /** Where and how to reach Redis. Exactly one of url, sentinels or cluster. */
 export interface RedisStoreConfig {
@@ -60,7 +64,7 @@ export class RedisStore implements Store {
   readonly #config: RedisStoreConfig
   readonly #client: Client
   readonly #sub: Client
-  readonly #keys: { state: string, history: string, secret: string, expiries: string, instances: string }
+  readonly #keys: { state: string, history: string, secret: string, expiries: string, instances: string, rollout: string, lease: string }
   readonly #channel: string
   readonly #beatChannel: string
   readonly #listeners = new Map<StateListener, StoreErrorListener | undefined>()
@@ -76,7 +80,15 @@ export class RedisStore implements Store {
   constructor (config: RedisStoreConfig) {
     this.#config = config
     const tag = `{${config.prefix}}`
-    this.#keys = { state: `${tag}:state`, history: `${tag}:history`, secret: `${tag}:secret`, expiries: `${tag}:instance-expiries`, instances: `${tag}:instances` }
+    this.#keys = {
+      state: `${tag}:state`,
+      history: `${tag}:history`,
+      secret: `${tag}:secret`,
+      expiries: `${tag}:instance-expiries`,
+      instances: `${tag}:instances`,
+      rollout: `${tag}:rollout`,
+      lease: `${tag}:rollout-lease`
+    }
     this.#channel = `${tag}:changes`
     this.#beatChannel = `${tag}:heartbeats`
     const base: Options = {
@@ -236,6 +248,48 @@ export class RedisStore implements Store {
     const out: InstanceInfo[] = []
     for (const r of rows) if (r !== null) out.push(readInstanceInfo(r, `a heartbeat in Redis (${this.#keys.instances})`))
     return out
+  }
+
+  async loadRollout (): Promise<Rollout | null> {
+    let json: string | null
+    try {
+      json = await this.#client.get(this.#keys.rollout)
+    } catch (e) {
+      throw unavailable(e)
+    }
+    return json === null ? null : readRollout(json, `the rollout in Redis (${this.#keys.rollout})`)
+  }
+
+  async writeRollout (write: RolloutWrite, from?: StateListener): Promise<RolloutCasOutcome> {
+    const change = write.change
+    const [code, current] = await this.#run(WRITE_ROLLOUT, this.#keys.rollout, this.#keys.state, this.#keys.history,
+      String(write.expectedRev), JSON.stringify(write.rollout),
+      change === undefined ? '0' : '1', String(change?.expectedVersion ?? 0),
+      change === undefined ? '' : JSON.stringify(change.state), change === undefined ? '' : JSON.stringify(change.entry),
+      String(HISTORY_LIMIT), this.#channel, String(change?.state.version ?? 0),
+      ...(write.events ?? []).map((e) => JSON.stringify(e))) as [number, string]
+    if (code === 1) {
+      if (change !== undefined) this.#wrote(change.state, from)
+      return { ok: true }
+    }
+    if (code === 2) return { ok: false, reason: 'state-conflict', current: current === '' ? null : readState(current, `the state in Redis (${this.#keys.state})`) }
+    return { ok: false, reason: 'rollout-conflict', current: current === '' ? null : readRollout(current, `the rollout in Redis (${this.#keys.rollout})`) }
+  }
+
+  async acquireLease (holder: string, ttlMs: number): Promise<boolean> {
+    return await this.#run(ACQUIRE_LEASE, this.#keys.lease, holder, String(ttlMs)) === 1
+  }
+
+  async leaseHolder (): Promise<string | null> {
+    try {
+      return await this.#client.get(this.#keys.lease)
+    } catch (e) {
+      throw unavailable(e)
+    }
+  }
+
+  async releaseLease (holder: string): Promise<void> {
+    await this.#run(RELEASE_LEASE, this.#keys.lease, holder)
   }
 
   async close (): Promise<void> {

@@ -13,6 +13,7 @@
 import { SwitchyardError } from '../errors.js'
 import { historyEntry, initialState, type HistoryEntry, type RoutingState } from '../routing/routing-state.js'
 import type { BasisPoints } from '../routing/weights.js'
+import type { TrafficReport } from '../rollout/types.js'
 import type { ChangeCommitter, ChangeFailure, CurrentState } from './current-state.js'
 import type { LastKnownFile } from './last-known.js'
 import { reconcileColors } from './reconcile-colors.js'
@@ -34,6 +35,8 @@ export interface StoreSyncOptions {
   /** Heartbeat period; the heartbeat expires after instanceTtlMs. */
   readonly heartbeatMs?: number
   readonly instanceTtlMs?: number
+  /** This instance's per-color traffic counters, published with each heartbeat (for the rollout analysis). */
+  readonly traffic?: () => TrafficReport
   /** Periodic re-read of the store (0: off). */
   readonly resyncIntervalMs?: number
   /** Where a shared store's state is cached for starting while it is down. */
@@ -256,7 +259,9 @@ export class StoreSync implements ChangeCommitter {
     const state = this.#current.maybe
     if (state === undefined) return
     try {
-      await this.#store.heartbeat({ id: this.#o.instanceId, appliedVersion: state.version, appliedAt: this.#current.appliedAt, at: Date.now() }, this.#o.instanceTtlMs ?? 5000)
+      const traffic = this.#o.traffic
+      const info = { id: this.#o.instanceId, appliedVersion: state.version, appliedAt: this.#current.appliedAt, at: Date.now() }
+      await this.#store.heartbeat(traffic === undefined ? info : { ...info, traffic: traffic() }, this.#o.instanceTtlMs ?? 5000)
     } catch (e) {
       if (hasCode(e, 'SWY_ERR_STORE_UNAVAILABLE')) this.#setStoreUp(false)
     }

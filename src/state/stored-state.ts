@@ -1,6 +1,7 @@
 /**
  * The one schema of everything a store holds: the routing state, its history entries, the
- * cookie secret and the instances' heartbeats (TypeBox, compiled once by Ajv). Every store
+ * cookie secret, the instances' heartbeats (with their traffic reports) and the rollout
+ * document (TypeBox, compiled once by Ajv). Every store
  * checks what it reads with it, so a hostile or damaged value (a date out of range, a null
  * history entry, a 1-character secret, a weight of -5, a version of 1e300, truncated JSON)
  * becomes SWY_ERR_STORE_CORRUPT naming every problem, never a crash or a routing change.
@@ -16,6 +17,7 @@ import { Type, type Static } from 'typebox'
 import { SwitchyardError } from '../errors.js'
 import type { HistoryEntry, RoutingState } from '../routing/routing-state.js'
 import { BUCKETS } from '../routing/types.js'
+import { ROLLOUT_PHASES, type Rollout } from '../rollout/types.js'
 import type { InstanceInfo } from './store.js'
 
 /** The longest drain window a switch policy may hold (the admin API's bound too). */
@@ -40,7 +42,13 @@ const SwitchPolicy = Type.Object({
   drainSeconds: Type.Integer({ minimum: 0, maximum: MAX_DRAIN_SECONDS })
 })
 const TargetModes = Type.Record(Type.String(), Type.Record(Type.String(), Type.Enum(['draining', 'disabled'])))
-const ChangeKind = Type.Enum(['init', 'weights', 'flip', 'rollback', 'target'])
+const ChangeKind = Type.Enum(['init', 'weights', 'flip', 'rollback', 'target', 'rollout'])
+const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+/** A non-negative finite number (JSON has no Infinity; the bound keeps sums exact enough). */
+const Amount = Type.Number({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+/** The most colors a heartbeat's traffic report may name, and buckets per color. */
+export const MAX_TRAFFIC_COLORS = 16
+export const MAX_TRAFFIC_BUCKETS = 64
 
 /** What a change is recorded with (weights, policy, target modes), as `previous` and in history. */
 export const RoutingSettingsSchema = Type.Object({
@@ -73,18 +81,95 @@ export const HistoryEntrySchema = Type.Object({
   reason: Type.String(),
   changedAt: IsoTime,
   before: Type.Union([RoutingSettingsSchema, Type.Null()]),
-  after: RoutingSettingsSchema
+  after: RoutingSettingsSchema,
+  rollout: Type.Optional(Type.Object({
+    id: Type.String({ minLength: 1 }),
+    event: Type.Enum(['start', 'step', 'pause', 'resume', 'approve', 'verdict', 'promote', 'abort', 'rollback', 'succeeded']),
+    step: Count,
+    verdict: Type.Optional(Type.Enum(['pass', 'fail', 'inconclusive']))
+  }))
 })
 
 /** The cookie secret: base64url, as `randomBytes(32).toString('base64url')` writes it. */
 export const SecretSchema = Type.String({ pattern: `^[A-Za-z0-9_-]{${MIN_SECRET_LENGTH},1024}$` })
+
+/** One color's cumulative traffic counters (see ColorTraffic in src/rollout/types.ts). */
+const ColorTrafficSchema = Type.Object({
+  requests: Amount,
+  errors: Amount,
+  buckets: Type.Array(Amount, { maxItems: MAX_TRAFFIC_BUCKETS })
+})
+
+/** An instance's traffic report (bounded: a heartbeat is read by every instance every beat). */
+export const TrafficReportSchema = Type.Object({
+  epoch: Type.String({ maxLength: 256 }),
+  colors: Type.Record(Type.String(), ColorTrafficSchema, { maxProperties: MAX_TRAFFIC_COLORS })
+})
 
 /** One instance's heartbeat. */
 export const InstanceInfoSchema = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 1024 }),
   appliedVersion: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   appliedAt: Time,
-  at: Time
+  at: Time,
+  traffic: Type.Optional(TrafficReportSchema)
+})
+
+const NullableTime = Type.Union([IsoTime, Type.Null()])
+const SideFiguresSchema = Type.Object({
+  requests: Amount,
+  errorRatio: Type.Number({ minimum: 0, maximum: 1 }),
+  latency: Type.Union([Amount, Type.Null()])
+})
+
+/** The rollout document (see Rollout in src/rollout/types.ts), compare-and-set on `rev`. */
+export const RolloutSchema = Type.Object({
+  id: Type.String({ minLength: 1 }),
+  rev: Version,
+  phase: Type.Enum([...ROLLOUT_PHASES]),
+  from: Type.String({ minLength: 1 }),
+  to: Type.String({ minLength: 1 }),
+  steps: Type.Array(Type.Object({
+    weight: Type.Number({ minimum: 0, maximum: 100 }),
+    pauseSeconds: Type.Optional(Amount),
+    pause: Type.Optional(Type.Enum(['approval']))
+  }), { minItems: 1 }),
+  analysis: Type.Object({
+    intervalSeconds: Amount,
+    minRequests: Amount,
+    maxErrorRatioDelta: Amount,
+    maxLatencyRatio: Amount,
+    latencyQuantile: Type.Number({ minimum: 0, maximum: 1 }),
+    failureLimit: Count
+  }),
+  reason: Type.String(),
+  startedAt: IsoTime,
+  startedBy: Type.String(),
+  startWeights: Weights,
+  startVersion: Count,
+  stepIndex: Count,
+  stage: Type.Enum(['measuring-reference', 'applying', 'confirming', 'analysing']),
+  stepVersion: Type.Union([Version, Type.Null()]),
+  stepStartedAt: NullableTime,
+  heldMs: Amount,
+  pausedAt: NullableTime,
+  stepPasses: Count,
+  approved: Type.Boolean(),
+  intervalStartedAt: NullableTime,
+  baseline: Type.Union([Type.Record(Type.String(), TrafficReportSchema), Type.Null()]),
+  reference: Type.Union([SideFiguresSchema, Type.Null()]),
+  analyses: Type.Array(Type.Object({
+    at: IsoTime,
+    from: SideFiguresSchema,
+    to: SideFiguresSchema,
+    verdict: Type.Enum(['pass', 'fail', 'inconclusive']),
+    why: Type.String(),
+    step: Count
+  })),
+  consecutiveFailures: Count,
+  endedAt: NullableTime,
+  endReason: Type.Union([Type.String(), Type.Null()]),
+  updatedAt: IsoTime
 })
 
 /** The state as the schema types it; the assignments below keep it in step with the routing types. */
@@ -93,13 +178,15 @@ type StoredEntry = Static<typeof HistoryEntrySchema>
 const stateFits = (s: StoredState): RoutingState => s
 const entryFits = (e: StoredEntry): HistoryEntry => e
 const instanceFits = (i: Static<typeof InstanceInfoSchema>): InstanceInfo => i
-void stateFits; void entryFits; void instanceFits
+const rolloutFits = (r: Static<typeof RolloutSchema>): Rollout => r
+void stateFits; void entryFits; void instanceFits; void rolloutFits
 
 const ajv = new Ajv({ allErrors: true, strict: true })
 const validateState = ajv.compile(RoutingStateSchema)
 const validateEntry = ajv.compile(HistoryEntrySchema)
 const validateSecret = ajv.compile(SecretSchema)
 const validateInstance = ajv.compile(InstanceInfoSchema)
+const validateRollout = ajv.compile(RolloutSchema)
 
 /** The path of the part an error is about, collapsed to the unit one problem names. */
 function unitOf (e: ErrorObject): string[] {
@@ -134,7 +221,7 @@ function describe (unit: readonly string[], what: string): string {
     case 'colors': return 'colors must be a non-empty list of distinct names'
     case 'switchPolicy': return `${where} is malformed (mode immediate or drain, drainSeconds an integer 0..${MAX_DRAIN_SECONDS})`
     case 'previous': case 'before': return `${where} must be an object or null`
-    case 'kind': return `${where} must be one of init, weights, flip, rollback, target`
+    case 'kind': return `${where} must be one of init, weights, flip, rollback, target, rollout`
     case 'changedAt': return `${where} must be an ISO 8601 time`
     case 'changedBy': case 'reason': return `${where} must be a string`
     case undefined: default: return `${where} must be an object`
@@ -230,6 +317,38 @@ export function checkInstanceInfo (value: unknown): string[] {
   return validateInstance(value) ? [] : (validateInstance.errors ?? []).map((e) => `${e.instancePath === '' ? 'heartbeat' : e.instancePath.slice(1)} ${e.message ?? 'is invalid'}`)
 }
 
+/**
+ * `path message` per field, for documents whose every field is its own unit: the messages of
+ * a union's branches joined with "or", and a field left out when a deeper problem explains it
+ * (the object branch of "X or null").
+ */
+function plainProblems (validate: ValidateFunction, value: unknown, what: string): string[] {
+  if (validate(value)) return []
+  const byPath = new Map<string, string[]>()
+  for (const e of validate.errors ?? []) {
+    if (e.keyword === 'anyOf') continue
+    const path = e.instancePath === '' ? what : `${what}.${e.instancePath.slice(1).replaceAll('/', '.')}`
+    const [at, message] = e.keyword === 'required' ? [`${path}.${String(e.params.missingProperty)}`, 'is missing'] : [path, e.message ?? 'is invalid']
+    const messages = byPath.get(at) ?? []
+    if (!messages.includes(message)) messages.push(message)
+    byPath.set(at, messages)
+  }
+  const paths = [...byPath.keys()]
+  return paths.filter((p) => !paths.some((q) => q.startsWith(p + '.'))).map((p) => `${p} ${(byPath.get(p) ?? []).join(' or ')}`)
+}
+
+/**
+ * Checks a rollout document read from a store: its shape and ranges, parseable times, and
+ * start weights that sum to BUCKETS (what an abort or a rollback restores).
+ */
+export function checkRollout (value: unknown): string[] {
+  const problems = plainProblems(validateRollout, value, 'rollout')
+  if (!isObject(value)) return problems
+  if (isObject(value.startWeights)) checkWeights(value.startWeights, Object.keys(value.startWeights), 'rollout.startWeights', problems)
+  for (const field of ['startedAt', 'stepStartedAt', 'pausedAt', 'intervalStartedAt', 'endedAt', 'updatedAt']) checkTime(value[field], `rollout.${field}`, problems)
+  return problems
+}
+
 /** Parses JSON read from a store; invalid JSON is SWY_ERR_STORE_CORRUPT (`where` names the value). */
 export function parseStored (text: string, where: string): unknown {
   try {
@@ -259,6 +378,12 @@ export function readHistoryEntry (text: string, where: string): HistoryEntry {
 /** A cookie secret as stored, or SWY_ERR_STORE_CORRUPT (the message never holds the value). */
 export function readSecret (value: unknown, where: string): string {
   return checked(value, checkSecret(value), where)
+}
+
+/** A rollout document from its JSON, or SWY_ERR_STORE_CORRUPT listing every problem. */
+export function readRollout (text: string, where: string): Rollout {
+  const value = parseStored(text, where)
+  return checked(value, checkRollout(value), where)
 }
 
 /** A heartbeat from its JSON, or SWY_ERR_STORE_CORRUPT. */
