@@ -34,10 +34,20 @@ export interface RolloutBenchResult {
   readonly rollback: { readonly instances: number, readonly samplesMs: number[], readonly p50Ms: number, readonly p99Ms: number, readonly maxMs: number }
 }
 
-async function call (url: string, method: string, body?: unknown): Promise<{ status: number, json: any }> {
+/** The parts of the admin API's answers this benchmark reads. */
+interface Answer {
+  readonly status: number
+  readonly json: {
+    readonly version: number
+    readonly rollout: { readonly phase: string, readonly stage: string, readonly endReason: string | null, readonly analyses: unknown[], readonly lastAnalysis: { readonly at: string } }
+    readonly instances: Array<{ readonly appliedVersion: number, readonly appliedAt: string }>
+  }
+}
+
+async function call (url: string, method: string, body?: unknown): Promise<Answer> {
   const res = await request(url, { method: method as 'GET', headers: body === undefined ? {} : { 'content-type': 'application/json' }, body: body === undefined ? null : JSON.stringify(body) })
   const text = await res.body.text()
-  return { status: res.statusCode, json: text === '' ? undefined : JSON.parse(text) }
+  return { status: res.statusCode, json: (text === '' ? {} : JSON.parse(text)) as Answer['json'] }
 }
 
 async function dataPathCost (t: Cleanups): Promise<RolloutBenchResult['dataPath']> {
@@ -49,7 +59,7 @@ async function dataPathCost (t: Cleanups): Promise<RolloutBenchResult['dataPath'
   const started = await call(`${withRollout.adminUrl}/rollouts`, 'POST', { to: 'green', steps: [{ weight: 10, pauseSeconds: 86400 }, { weight: 100 }], analysis: { intervalSeconds: 1, minRequests: 1, maxLatencyRatio: 1000, failureLimit: 100 } })
   if (started.status !== 201) throw new Error(`POST /rollouts answered ${started.status}: ${JSON.stringify(started.json)}`)
   await until('the rollout step applied', async () => (await call(`${withRollout.adminUrl}/rollout`, 'GET')).json.rollout.stage === 'analysing')
-  const analysesBefore = (await call(`${withRollout.adminUrl}/rollout`, 'GET')).json.rollout.analyses.length as number
+  const analysesBefore = (await call(`${withRollout.adminUrl}/rollout`, 'GET')).json.rollout.analyses.length
   const rounds = settings.rounds
   const a: number[] = []
   const b: number[] = []
@@ -64,7 +74,7 @@ async function dataPathCost (t: Cleanups): Promise<RolloutBenchResult['dataPath'
   const after = (await call(`${withRollout.adminUrl}/rollout`, 'GET')).json.rollout
   if (after.phase !== 'progressing') throw new Error(`the rollout ended during the load: ${after.phase} ${after.endReason}`)
   const ratios = a.map((v, i) => v / (b[i] as number))
-  return { rounds, reqPerSecWith: a.map((v) => round(v, 0)), reqPerSecWithout: b.map((v) => round(v, 0)), ratioMedian: round(median(ratios), 3), analysesDuringLoad: (after.analyses.length as number) - analysesBefore }
+  return { rounds, reqPerSecWith: a.map((v) => round(v, 0)), reqPerSecWithout: b.map((v) => round(v, 0)), ratioMedian: round(median(ratios), 3), analysesDuringLoad: after.analyses.length - analysesBefore }
 }
 
 async function rollbackTime (t: Cleanups): Promise<RolloutBenchResult['rollback']> {
@@ -107,17 +117,17 @@ async function rollbackTime (t: Cleanups): Promise<RolloutBenchResult['rollback'
     for (let k = 0; k < n; k++) {
       const s = await call(`${admin}/rollouts`, 'POST', { to: 'green', steps: [{ weight: 50, pauseSeconds: 86400 }, { weight: 100 }], analysis: { intervalSeconds: 1, minRequests: 20, maxLatencyRatio: 1000, failureLimit: 1 } })
       if (s.status !== 201) throw new Error(`POST /rollouts answered ${s.status}: ${JSON.stringify(s.json)}`)
-      let r: any
+      let r: Answer['json']['rollout'] | undefined
       await until('the rollout to roll back', async () => { r = (await call(`${admin}/rollout`, 'GET')).json.rollout; return r.phase !== 'progressing' }, 60_000)
-      if (r.phase !== 'rolled-back') throw new Error(`expected rolled-back, got ${String(r.phase)}`)
-      const version = (await call(`${admin}/state`, 'GET')).json.version as number
-      let applied: any[] = []
+      if (r?.phase !== 'rolled-back') throw new Error(`expected rolled-back, got ${String(r?.phase)}`)
+      const version = (await call(`${admin}/state`, 'GET')).json.version
+      let applied: Answer['json']['instances'] = []
       await until('every instance to report the rollback', async () => {
         applied = (await call(`${admin}/instances`, 'GET')).json.instances
         return applied.length === instances.length && applied.every((i) => i.appliedVersion >= version)
       }, 30_000)
       const last = Math.max(...applied.map((i) => Date.parse(i.appliedAt)))
-      samples.push(last - Date.parse(r.lastAnalysis.at as string))
+      samples.push(last - Date.parse(r.lastAnalysis.at))
     }
   } finally {
     running = false

@@ -7,7 +7,7 @@
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
-import type { RolloutControl, RolloutAction } from '../rollout/control.js'
+import type { RolloutControl } from '../rollout/control.js'
 import { rolloutView } from '../rollout/rollout-view.js'
 import type { Rollout } from '../rollout/types.js'
 import { ROLLOUT_ROUTE_SCHEMAS } from './rollout-schemas.js'
@@ -44,7 +44,7 @@ export function registerRolloutRoutes (server: FastifyInstance, deps: RolloutRou
   })
 
   api.post('/rollout/:action', { schema: ROLLOUT_ROUTE_SCHEMAS['POST /rollout/:action'] }, async (request, reply) => {
-    const out = await deps.control.act(request.params.action as RolloutAction, request.principal?.name ?? 'unknown', request.body?.reason)
+    const out = await deps.control.act(request.params.action, request.principal?.name ?? 'unknown', request.body?.reason)
     if (!out.ok) return sendError(reply, out.error.code, out.error.message)
     return await view(out.value)
   })

@@ -18,7 +18,7 @@ import { DURATION_BUCKETS } from '../metrics/metrics.js'
 import type { ChangeMeta } from '../routing/routing-state.js'
 import type { SwitchboardLog, Switchboard } from '../state/switchboard.js'
 import type { RolloutWrite } from '../state/store.js'
-import { judge } from './analysis.js'
+import { countsOf, judge } from './analysis.js'
 import { advance, completesOnApply, confirmed, end, isFullStep, revise, stepComplete, stepElapsedMs, stepWeights, withAnalysis } from './plan.js'
 import { auditRolloutWrite, eventEntry, rolloutActor, stepText, weightsChange } from './records.js'
 import { histogramQuantile, intervalFigures, snapshotOf } from './traffic.js'
@@ -227,7 +227,7 @@ export class RolloutDriver {
     const ref = isFullStep(r, r.stepIndex) ? r.reference : null
     const from = ref === null
       ? side(intervalFigures(r.baseline, instances, r.from), q)
-      : { requests: ref.requests, errors: Math.round(ref.errorRatio * ref.requests), latency: ref.latency }
+      : countsOf(ref)
     // The interval's nominal end: the time to a rollback is measured from here (timer lateness included).
     const at = new Date(intervalEnd).toISOString()
     const analysis = judge(from, to, r.analysis, at, r.stepIndex)

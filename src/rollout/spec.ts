@@ -55,7 +55,8 @@ export function checkRollout (req: RolloutRequest, state: RoutingState): Result<
     if (!last && step.pause === undefined && step.pauseSeconds === undefined) problems.push(`${at} has neither pauseSeconds nor pause: "approval" (only the last step may have none)`)
   })
   if (problems.length > 0 || from === undefined) return err({ code: 'SWY_ERR_ROLLOUT_INVALID', message: problems.join('; ') })
-  const given = Object.fromEntries(Object.entries(req.analysis ?? {}).filter(([, v]) => v !== undefined))
+  // A field sent as undefined (exactOptionalPropertyTypes allows it in the request type) keeps its default.
+  const given = Object.fromEntries(Object.entries(req.analysis ?? {}).filter((entry): entry is [string, number] => typeof entry[1] === 'number'))
   const analysis: AnalysisConfig = { ...DEFAULT_ANALYSIS, ...given }
   return ok({ to: req.to, from, steps: req.steps, analysis, reason: req.reason ?? '' })
 }

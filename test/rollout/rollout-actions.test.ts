@@ -39,7 +39,7 @@ t.test('an approval step waits for /approve; pause holds a step and resume conti
   t.equal(second.phase, 'progressing')
   const paused = await adminCall(adminUrl, 'POST', '/rollout/pause', { reason: 'lunch' })
   t.match(paused, { status: 200, json: { rollout: { phase: 'paused' } } })
-  await untilRollout(adminUrl, 'analyses go on while paused', (r) => r.analyses.filter((a: Record<string, unknown>) => a.step === 1 && a.verdict === 'pass').length >= 2)
+  await untilRollout(adminUrl, 'analyses go on while paused', (r) => r.analyses.filter((a) => a.step === 1 && a.verdict === 'pass').length >= 2)
   const held = await rolloutOf(adminUrl)
   t.match(held, { phase: 'paused', stepIndex: 1 }, 'a paused step does not advance though its pause and analyses are done')
   t.match(await weights(adminUrl), { green: 60 })
@@ -89,7 +89,7 @@ t.test('manual changes during a rollout: 409 SWY_ERR_ROLLOUT_ACTIVE; with force 
   t.match(await weights(adminUrl), { blue: 50, green: 50 })
   t.match(await rolloutOf(adminUrl), { phase: 'aborted', endReason: /forced PUT \/weights/ })
   t.equal(((await adminCall(adminUrl, 'GET', '/state')).json as { version: number }).version, version + 1, 'one routing change: no bounce through the starting weights')
-  const history = (await adminCall(adminUrl, 'GET', '/history?limit=2')).json as { entries: Array<Record<string, any>> }
+  const history = (await adminCall(adminUrl, 'GET', '/history?limit=2')).json as { entries: Array<Record<string, unknown>> }
   t.match(history.entries, [{ kind: 'weights', reason: 'manual' }, { kind: 'rollout', rollout: { event: 'abort' } }], 'both recorded, abort first')
   t.equal((await adminCall(adminUrl, 'POST', '/flip', { to: 'blue' })).status, 200, 'no rollout active: no guard')
 })

@@ -36,12 +36,12 @@ t.test('a green answering 5xx on 20 % of requests is rolled back; blue serves ev
   trafficLoop(t, proxyUrl)
   const done = await untilRollout(adminUrl, 'the rollout to end', (r) => r.phase !== 'progressing')
   t.equal(done.phase, 'rolled-back')
-  const analyses = done.analyses as Array<Record<string, any>>
+  const analyses = done.analyses
   const firstFail = analyses.findIndex((a) => a.verdict === 'fail')
   t.ok(firstFail >= 0, 'a failing analysis')
   t.ok(analyses.length - firstFail <= 2, `rolled back within failureLimit (2) intervals of the first failure: ${analyses.map((a) => a.verdict).join(',')}`)
   t.match(analyses.at(-1)?.why, /5xx/)
-  t.ok(analyses.at(-1)?.to.errorRatio > 0.1, 'the failing figures are shown')
+  t.ok((analyses.at(-1)?.to.errorRatio ?? 0) > 0.1, 'the failing figures are shown')
   t.match(done.endReason, /5xx/)
   t.match((await adminCall(adminUrl, 'GET', '/state')).json, { weights: { blue: 100, green: 0 }, switchPolicy: { mode: 'immediate' } })
   for (let i = 0; i < 20; i++) {
@@ -85,7 +85,7 @@ t.test('a blue-green flip with a bake: blue is measured, green takes 100 %, a fa
   const flipped = await untilRollout(adminUrl, 'the flip applied everywhere', (r) => r.stage === 'analysing')
   t.ok(flipped.reference.requests >= 20, 'blue\'s figures from before the flip are the reference')
   t.match((await adminCall(adminUrl, 'GET', '/state')).json, { weights: { blue: 0, green: 100 } })
-  const passed = await untilRollout(adminUrl, 'a passing bake interval', (r) => r.analyses.some((a: Record<string, unknown>) => a.verdict === 'pass'))
+  const passed = await untilRollout(adminUrl, 'a passing bake interval', (r) => r.analyses.some((a) => a.verdict === 'pass'))
   t.equal(passed.phase, 'progressing', 'a healthy bake goes on (its pause is an hour)')
   t.equal(passed.lastAnalysis.from.requests, passed.reference.requests, 'green is compared with the reference')
   // Green turns bad during its bake.

@@ -58,27 +58,58 @@ export function trafficLoop (t: Teardown, proxyUrl: string, concurrency = 4): { 
   return { stop, sent: () => sent }
 }
 
+/** One side of an analysis as the API shows it. */
+export interface SideJson { readonly requests: number, readonly errorRatio: number, readonly latency: number }
+/** One analysis as the API shows it. */
+export interface AnalysisJson { readonly at: string, readonly step: number, readonly verdict: string, readonly why: string, readonly from: SideJson, readonly to: SideJson }
+/** The parts of GET /rollout's rollout the tests read. */
+export interface RolloutJson {
+  readonly id: string
+  readonly phase: string
+  readonly active: boolean
+  readonly stepIndex: number
+  readonly stage: string
+  readonly stepVersion: number | null
+  readonly stepStartedAt: string | null
+  readonly driver: string | null
+  readonly analyses: AnalysisJson[]
+  readonly lastAnalysis: AnalysisJson
+  readonly consecutiveFailures: number
+  readonly stepPasses: number
+  readonly stepElapsedSeconds: number
+  readonly reference: SideJson
+  readonly endReason: string
+}
+/** One history entry as GET /history shows it. */
+export interface HistoryJson {
+  readonly kind: string
+  readonly changedBy: string
+  readonly reason: string
+  readonly rollout?: { readonly id: string, readonly event: string, readonly step: number, readonly verdict?: string }
+  readonly after: { readonly weights: Record<string, number> }
+}
+
 /** The rollout as GET /rollout shows it (throws on anything but 200). */
-export async function rolloutOf (adminUrl: string): Promise<Record<string, any>> {
+export async function rolloutOf (adminUrl: string): Promise<RolloutJson> {
   const a = await adminCall(adminUrl, 'GET', '/rollout')
   if (a.status !== 200) throw new Error(`GET /rollout answered ${a.status}: ${a.body}`)
-  return (a.json as { rollout: Record<string, any> }).rollout
+  return (a.json as { rollout: RolloutJson }).rollout
 }
 
 /** Waits until the rollout satisfies `ok`, saying where it was when the wait gave up. */
-export async function untilRollout (adminUrl: string, what: string, ok: (r: Record<string, any>) => boolean, timeoutMs = 90_000): Promise<Record<string, any>> {
-  let last: Record<string, any> = {}
+export async function untilRollout (adminUrl: string, what: string, ok: (r: RolloutJson) => boolean, timeoutMs = 90_000): Promise<RolloutJson> {
+  let last: RolloutJson | undefined
   await until(what, async () => { last = await rolloutOf(adminUrl); return ok(last) }, {
     timeoutMs,
     everyMs: 50,
-    detail: () => JSON.stringify({ phase: last.phase, stepIndex: last.stepIndex, stage: last.stage, consecutiveFailures: last.consecutiveFailures, lastAnalysis: last.lastAnalysis })
+    detail: () => JSON.stringify({ phase: last?.phase, stepIndex: last?.stepIndex, stage: last?.stage, consecutiveFailures: last?.consecutiveFailures, lastAnalysis: last?.lastAnalysis })
   })
-  return last
+  return last as RolloutJson
 }
 
 /** History entries of kind rollout, oldest first. */
-export async function rolloutHistory (adminUrl: string): Promise<Array<Record<string, any>>> {
+export async function rolloutHistory (adminUrl: string): Promise<HistoryJson[]> {
   const a = await adminCall(adminUrl, 'GET', '/history?limit=1000')
-  const entries = (a.json as { entries: Array<Record<string, any>> }).entries
+  const entries = (a.json as { entries: HistoryJson[] }).entries
   return entries.filter((e) => e.kind === 'rollout').reverse()
 }

@@ -72,6 +72,12 @@ t.test('Redis, two instances: the driver is killed mid-rollout; the other takes 
   const mid = await untilRollout(a.adminUrl, 'step 2 applied everywhere', (r) => r.stepIndex === 1 && r.stage === 'analysing')
   t.ok(mid.driver === 'sy-a' || mid.driver === 'sy-b', `a driver is named: ${String(mid.driver)}`)
   t.match(await rolloutOf(b.adminUrl), { id: mid.id, driver: mid.driver }, 'both instances see the same rollout and driver')
+  // The step's clock started only once both instances routed by its version.
+  const seen = ((await adminCall(a.adminUrl, 'GET', '/instances')).json as { instances: Array<{ id: string, appliedVersion: number, appliedAt: string }> }).instances
+  t.equal(seen.length, 2)
+  for (const i of seen) {
+    if (i.appliedVersion === mid.stepVersion) t.ok(Date.parse(i.appliedAt) <= Date.parse(mid.stepStartedAt ?? ''), `${i.id} applied step 2 (${i.appliedAt}) before it started (${String(mid.stepStartedAt)})`)
+  }
   const [dead, survivor] = mid.driver === 'sy-a' ? [a, b] : [b, a]
   dead.cli.signal('SIGKILL')
   await dead.cli.exited
@@ -80,7 +86,7 @@ t.test('Redis, two instances: the driver is killed mid-rollout; the other takes 
   const done = await untilRollout(survivor.adminUrl, 'the rollout to succeed', (r) => r.phase !== 'progressing', 180_000)
   t.equal(done.phase, 'succeeded', JSON.stringify(done.lastAnalysis))
   const steps = (await rolloutHistory(survivor.adminUrl)).filter((e) => e.rollout?.event === 'step')
-  t.same(steps.map((e) => e.rollout.step), [0, 1, 2, 3], 'no step skipped or repeated')
+  t.same(steps.map((e) => e.rollout?.step), [0, 1, 2, 3], 'no step skipped or repeated')
   t.match((await adminCall(survivor.adminUrl, 'GET', '/state')).json, { weights: { blue: 0, green: 100 } })
 })
 
@@ -97,7 +103,10 @@ t.test('a single instance restarted mid-rollout resumes at the same step and ste
   })
   t.equal(started.status, 201, started.body)
   let sending = true
-  const loop = (async () => { while (sending) { try { await send(`${first.proxyUrl}/`) } catch { await sleep(20) } } })()
+  const loop = (async () => {
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- cleared below, after this loop started
+    while (sending) { try { await send(`${first.proxyUrl}/`) } catch { await sleep(20) } }
+  })()
   const before = await untilRollout(first.adminUrl, 'step 2 applied', (r) => r.stepIndex === 1 && r.stage === 'analysing')
   sending = false
   await loop
