@@ -3,6 +3,7 @@ import { DURATION_BUCKETS, Metrics } from '../../src/metrics/metrics.js'
 import { REASON_INDEX } from '../../src/routing/types.js'
 import { ROLLOUT_PHASES } from '../../src/rollout/types.js'
 import { histogramQuantile, intervalFigures } from '../../src/rollout/traffic.js'
+import { familiesWithPrefix, promtool } from '../helpers/prometheus.js'
 
 const WIDTH = DURATION_BUCKETS.length + 1
 
@@ -92,4 +93,15 @@ t.test('rollout metrics: exactly one phase at 1, the step, the verdicts counted'
   t.equal(sample(text, 'switchyard_rollout_analysis_total{verdict="pass"}'), 1)
   t.equal(sample(text, 'switchyard_rollout_analysis_total{verdict="fail"}'), 2)
   t.equal(sample(text, 'switchyard_rollout_analysis_total{verdict="inconclusive"}'), 0)
+})
+
+t.test('the rollout series pass promtool check metrics', async (t) => {
+  const m = new Metrics(['blue', 'green'], { defaultMetrics: false })
+  m.rolloutPhase('awaiting-approval', 1)
+  m.rolloutAnalysis('inconclusive')
+  const ours = familiesWithPrefix(await m.registry.metrics(), 'switchyard_rollout_')
+  t.match(ours, /switchyard_rollout_phase\{phase="awaiting-approval"\} 1\n/)
+  const run = await promtool(['check', 'metrics'], { stdin: ours })
+  t.equal(run.stdout + run.stderr, '', 'promtool reports nothing')
+  t.equal(run.code, 0)
 })
