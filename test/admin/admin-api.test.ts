@@ -178,7 +178,7 @@ t.test('bad bodies: exact status and code, state and history untouched', async (
     { name: 'not JSON', call: () => send(`${admin}/weights`, { method: 'PUT', headers: json, body: '{"weights": {blue: 50' }), status: 400, code: 'SWY_ERR_ADMIN_INVALID_BODY' },
     { name: 'JSON array', call: () => send(`${admin}/weights`, { method: 'PUT', headers: json, body: '[50, 50]' }), status: 400, code: 'SWY_ERR_ADMIN_INVALID_BODY' },
     { name: 'no weights', call: () => adminCall(admin, 'PUT', '/weights', { reason: 'x' }), status: 400, code: 'SWY_ERR_ADMIN_INVALID_BODY' },
-    { name: 'unknown field', call: () => adminCall(admin, 'PUT', '/weights', { weights: { blue: 50, green: 50 }, force: true }), status: 400, code: 'SWY_ERR_ADMIN_INVALID_BODY' },
+    { name: 'unknown field', call: () => adminCall(admin, 'PUT', '/weights', { weights: { blue: 50, green: 50 }, now: true }), status: 400, code: 'SWY_ERR_ADMIN_INVALID_BODY' },
     { name: 'reason not a string', call: () => adminCall(admin, 'PUT', '/weights', { weights: { blue: 50, green: 50 }, reason: 7 }), status: 400, code: 'SWY_ERR_ADMIN_INVALID_BODY' },
     { name: 'flip to unknown color', call: () => adminCall(admin, 'POST', '/flip', { to: 'red' }), status: 400, code: 'SWY_ERR_UNKNOWN_COLOR' },
     { name: 'flip without to', call: () => adminCall(admin, 'POST', '/flip', { reason: 'x' }), status: 400, code: 'SWY_ERR_ADMIN_INVALID_BODY' },

@@ -30,6 +30,7 @@ const DEFAULTS = {
     passive: { enabled: true, consecutiveFailures: 5, baseEjectionMs: 10000, maxEjectionMs: 300000 }
   },
   retry: { methods: ['GET', 'HEAD', 'OPTIONS'] },
+  rollout: { tickMs: 250, leaseTtlMs: 5000 },
   metrics: { enabled: true }
 }
 
