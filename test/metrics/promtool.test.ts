@@ -107,5 +107,5 @@ t.test('the rules select only metrics switchyard exposes (or that the rules reco
       if (rule.alert !== undefined) alerts++
     }
   }
-  t.equal(alerts, 5, 'five alerts')
+  t.equal(alerts, 7, 'seven alerts (two of them on rollouts)')
 })
