@@ -5,7 +5,7 @@
  */
 import t, { type Test } from 'tap'
 import { adminCall, startTestSwitchyard, testConfig, type Upstream } from '../helpers/services.js'
-import { rolloutHistory, rolloutOf, startFaultyUpstream, trafficLoop, untilRollout } from './rollout-helpers.js'
+import { rolloutHistory, rolloutOf, startFaultyUpstream, trafficLoop, untilRollout } from '../helpers/rollouts.js'
 
 t.setTimeout(5 * 60_000)
 

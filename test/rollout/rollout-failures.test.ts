@@ -6,7 +6,7 @@
 import t, { type Test } from 'tap'
 import { until } from '../helpers/harness.js'
 import { adminCall, send, startTestSwitchyard, stickyCookie, testConfig, type Upstream } from '../helpers/services.js'
-import { rolloutHistory, startFaultyUpstream, trafficLoop, untilRollout, type Fault, type FaultyUpstream } from './rollout-helpers.js'
+import { rolloutHistory, startFaultyUpstream, trafficLoop, untilRollout, type Fault, type FaultyUpstream } from '../helpers/rollouts.js'
 
 t.setTimeout(5 * 60_000)
 

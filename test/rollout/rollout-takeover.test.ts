@@ -11,7 +11,7 @@ import { freePort, sleep, until } from '../helpers/harness.js'
 import { spawnCli, waitForReady, type CliProcess } from '../helpers/process.js'
 import { startRedis } from '../helpers/redis.js'
 import { adminCall, send, startTestSwitchyard, testConfig, type Upstream } from '../helpers/services.js'
-import { rolloutHistory, rolloutOf, startFaultyUpstream, untilRollout } from './rollout-helpers.js'
+import { rolloutHistory, rolloutOf, startFaultyUpstream, untilRollout } from '../helpers/rollouts.js'
 
 t.setTimeout(6 * 60_000)
 

@@ -3,8 +3,8 @@
  * 500, or a delay), a loop of real traffic through the proxy, and reads of the rollout.
  */
 import { createServer, type Server } from 'node:http'
-import { listenLoopback, until, type Teardown } from '../helpers/harness.js'
-import { adminCall, send } from '../helpers/services.js'
+import { listenLoopback, until, type Teardown } from './harness.js'
+import { adminCall, send } from './services.js'
 
 /** What an upstream does wrong: every `errorEvery`-th request answers 500; every answer waits `delayMs`. */
 export interface Fault {
