@@ -8,7 +8,7 @@
  * its kind can answer (auth, bad query, bad body) are added from its access and schemas.
  */
 import { readFileSync } from 'node:fs'
-import fastifySwagger from '@fastify/swagger'
+import fastifySwagger, { formatParamUrl } from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
 import { ERRORS, type ErrorCode } from '../errors.js'
 import { ANSWER_SCHEMAS } from './openapi-schemas.js'
@@ -93,10 +93,10 @@ const ACCESS_TEXT: Readonly<Record<Access, string>> = {
 type Json = Record<string, unknown>
 type Operation = Json & { parameters?: Json[], requestBody?: Json & { content?: Record<string, { schema?: Json }> } }
 
-/** `PUT /targets/:color` → `put /targets/{color}`, the document's spelling of a route key. */
+/** `PUT /targets/:color` → `put /targets/{color}`: a route key as the document spells it (@fastify/swagger's own conversion). */
 export function documentKey (routeKey: string): string {
   const [method = '', url = ''] = routeKey.split(' ', 2)
-  return `${method.toLowerCase()} ${url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`
+  return `${method.toLowerCase()} ${formatParamUrl(url)}`
 }
 
 /** Every error code a route can answer, in table order, given its row and what its schemas take. */
