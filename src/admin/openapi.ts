@@ -131,9 +131,9 @@ function responsesOf (row: RouteAnswers, errors: readonly ErrorCode[]): Json {
   return out
 }
 
-/** A stable operationId from a route key: `POST /targets/:color/:target/:action` → `postTargetsColorTargetAction`. */
+/** A stable operationId from a route key: `POST /targets/:color/:target/:action` → `postTargetsColorTargetAction`, `GET /ui/*` → `getUiAny`. */
 export function operationId (routeKey: string): string {
-  return routeKey.toLowerCase().split(/[^a-z0-9]+/).filter((w) => w !== '').map((w, i) => i === 0 ? w : w[0]?.toUpperCase() + w.slice(1)).join('')
+  return routeKey.toLowerCase().replaceAll('*', ' any ').split(/[^a-z0-9]+/).filter((w) => w !== '').map((w, i) => i === 0 ? w : w[0]?.toUpperCase() + w.slice(1)).join('')
 }
 
 function tagOf (routeKey: string, access: Access): string {
