@@ -18,6 +18,7 @@ import type { InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { adminFailure, problemCode, type FailureLike } from './admin-errors.js'
 import { createAuthenticator, type Principal } from './auth.js'
+import { registerOpenApi } from './openapi.js'
 import { ADMIN_ROUTE_SCHEMAS, type SwitchPolicyBody, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
 import type { RolloutControl } from '../rollout/control.js'
@@ -57,7 +58,7 @@ export interface AdminDeps {
   readonly rollouts?: RolloutControl
 }
 
-const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
+const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json'])
 
 function sendError (reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
   return reply.code(ERRORS[code].status).send(errorBody(code, message))
@@ -110,6 +111,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   // into a confusing schema error instead of SWY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE.
   server.removeContentTypeParser('text/plain')
   const loopbackOnly = isLoopback(config.admin.listen.host)
+  // Before any route: the OpenAPI document lists the routes added after it (GET /openapi.json).
+  await registerOpenApi(server)
 
   server.addHook('onRequest', async (request, reply) => {
     // The admin API is not for browsers, on every route. A web page the operator has open
