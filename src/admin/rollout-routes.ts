@@ -1,13 +1,13 @@
 /**
  * The rollout routes: start one (POST /rollouts), read it (GET /rollout), and steer it
- * (POST /rollout/pause|resume|approve|promote|abort). Any instance answers them: the
+ * (POST /rollout/pause, /resume, /approve, /promote, /abort). Any instance answers them: the
  * document and the lease live in the store, and the driver (src/rollout/driver.ts) on the
  * lease holder takes it from there.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
-import type { RolloutControl } from '../rollout/control.js'
+import { ROLLOUT_ACTIONS, type RolloutControl } from '../rollout/control.js'
 import { rolloutView } from '../rollout/rollout-view.js'
 import type { Rollout } from '../rollout/types.js'
 import { ROLLOUT_ROUTE_SCHEMAS } from './rollout-schemas.js'
@@ -43,9 +43,11 @@ export function registerRolloutRoutes (server: FastifyInstance, deps: RolloutRou
     return await view(r)
   })
 
-  api.post('/rollout/:action', { schema: ROLLOUT_ROUTE_SCHEMAS['POST /rollout/:action'] }, async (request, reply) => {
-    const out = await deps.control.act(request.params.action, request.principal?.name ?? 'unknown', request.body?.reason)
-    if (!out.ok) return sendError(reply, out.error.code, out.error.message)
-    return await view(out.value)
-  })
+  for (const action of ROLLOUT_ACTIONS) {
+    api.post(`/rollout/${action}`, { schema: ROLLOUT_ROUTE_SCHEMAS[`POST /rollout/${action}`] }, async (request, reply) => {
+      const out = await deps.control.act(action, request.principal?.name ?? 'unknown', request.body?.reason)
+      if (!out.ok) return sendError(reply, out.error.code, out.error.message)
+      return await view(out.value)
+    })
+  }
 }

@@ -14,7 +14,7 @@ const color = Type.String({ minLength: 1, maxLength: 32 })
 export const rolloutStep = Type.Object({
   weight: Type.Number({ exclusiveMinimum: 0, maximum: 100, description: "the `to` color's percent, at most two decimals" }),
   pauseSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 604800, description: 'how long the step runs once every instance applied it (and at least one analysis passed)' })),
-  pause: Type.Optional(Type.Literal('approval', { description: 'the step waits for POST /rollout/approve' }))
+  pause: Type.Optional(Type.Enum(['approval'], { description: 'the step waits for POST /rollout/approve' }))
 }, { additionalProperties: false })
 
 /** How each interval is judged; every field has a default. */
@@ -38,16 +38,15 @@ export const startRolloutBody = Type.Object({
 /** The body of POST /rollouts. */
 export type StartRolloutBody = Static<typeof startRolloutBody>
 
-/** POST /rollout/:action */
-export const rolloutActionParams = Type.Object({
-  action: Type.Enum(['pause', 'resume', 'approve', 'promote', 'abort'])
-}, { additionalProperties: false })
-
 /** The body of a rollout action (optional). */
 export const rolloutActionBody = NullableObject(Type.Object({ reason }, { additionalProperties: false }))
 
 /** The rollout routes' schemas, by method and URL (merged into ADMIN_ROUTE_SCHEMAS). */
 export const ROLLOUT_ROUTE_SCHEMAS = {
   'POST /rollouts': { body: startRolloutBody },
-  'POST /rollout/:action': { params: rolloutActionParams, body: rolloutActionBody }
+  'POST /rollout/pause': { body: rolloutActionBody },
+  'POST /rollout/resume': { body: rolloutActionBody },
+  'POST /rollout/approve': { body: rolloutActionBody },
+  'POST /rollout/promote': { body: rolloutActionBody },
+  'POST /rollout/abort': { body: rolloutActionBody }
 } as const

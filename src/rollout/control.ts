@@ -15,8 +15,10 @@ import { auditRolloutWrite, eventEntry, weightsChange, type AuditLog } from './r
 import { checkRollout, type RolloutRequest, type SpecProblem } from './spec.js'
 import { isFinal, type Rollout } from './types.js'
 
+/** The operator's actions on the current rollout, each its own route. */
+export const ROLLOUT_ACTIONS = ['pause', 'resume', 'approve', 'promote', 'abort'] as const
 /** An operator's action on the current rollout. */
-export type RolloutAction = 'pause' | 'resume' | 'approve' | 'promote' | 'abort'
+export type RolloutAction = typeof ROLLOUT_ACTIONS[number]
 
 /** Why an action did not happen. */
 export type ControlFailure = ActionRefused | ChangeFailure | SpecProblem

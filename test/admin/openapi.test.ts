@@ -201,7 +201,17 @@ t.test('real answers match the documented schemas', async (t) => {
     ['GET', '/history?limit=abc', undefined, bearer(READ), 'a bad limit'],
     ['POST', '/targets/purple/x/drain', {}, w, 'an unknown color'],
     ['PUT', '/weights', { weights: { blue: 100 } }, bearer(READ), 'a read token writing'],
-    ['GET', '/state', undefined, bearer('x'.repeat(32)), 'a wrong token']
+    ['GET', '/state', undefined, bearer('x'.repeat(32)), 'a wrong token'],
+    ['GET', '/rollout', undefined, bearer(READ), 'no rollout yet'],
+    ['POST', '/rollouts', { to: 'green', steps: [{ weight: 10, pauseSeconds: 3600 }, { weight: 100 }], analysis: { intervalSeconds: 1 }, reason: 'v2' }, w, 'start a rollout'],
+    ['POST', '/rollouts', { to: 'green', steps: [{ weight: 100 }] }, w, 'a second rollout while one is active'],
+    ['PUT', '/weights', { weights: { blue: 50, green: 50 } }, w, 'a manual write during a rollout'],
+    ['POST', '/rollout/pause', { reason: 'look' }, w, 'pause'],
+    ['GET', '/rollout', undefined, bearer(READ), 'a paused rollout'],
+    ['POST', '/rollout/approve', undefined, w, 'approve when not awaiting approval'],
+    ['POST', '/rollout/abort', undefined, w, 'abort'],
+    ['POST', '/rollout/resume', undefined, w, 'resume an ended rollout'],
+    ['POST', '/rollouts', { to: 'green', steps: [{ weight: 10.001 }] }, w, 'an invalid rollout']
   ]
   for (const [method, url, body, headers, what] of calls) {
     const answer = await adminCall(admin, method, url, body, headers)

@@ -115,5 +115,5 @@ t.test('bad requests: every problem listed, 409 when one is active, nothing star
   t.equal((await adminCall(adminUrl, 'POST', '/rollouts', { to: 'green', steps: [{ weight: 10, pauseSeconds: 60 }, { weight: 100 }] })).status, 201)
   const second = await adminCall(adminUrl, 'POST', '/rollouts', { to: 'green', steps: [{ weight: 100 }] })
   t.match(second, { status: 409, json: { error: 'SWY_ERR_ROLLOUT_ACTIVE' } })
-  t.match(await adminCall(adminUrl, 'POST', '/rollout/jump'), { status: 400, json: { error: 'SWY_ERR_ADMIN_INVALID_BODY' } })
+  t.match(await adminCall(adminUrl, 'POST', '/rollout/jump'), { status: 404, json: { error: 'SWY_ERR_ADMIN_NOT_FOUND' } })
 })
