@@ -119,6 +119,11 @@ function parseFailure (spec: CommandSpec, e: Error & { code?: string }): string 
  */
 export function parseCommand (spec: CommandSpec, args: readonly string[]): Parsed {
   const usage = shortUsage(spec)
+  for (const [i, a] of args.entries()) {
+    const o = spec.options.find((x) => x.bare !== undefined && a === `--${x.name}`)
+    const next = args[i + 1]
+    if (o !== undefined && next !== undefined && /^\d/.test(next)) throw usageError(`--${o.name} takes its value after "=": --${o.name}=${next}`, usage)
+  }
   const expanded = args.map((a) => {
     const o = spec.options.find((x) => x.bare !== undefined && a === `--${x.name}`)
     return o === undefined ? a : `--${o.name}=${o.bare ?? ''}`
