@@ -140,7 +140,11 @@ export function parseCommand (spec: CommandSpec, args: readonly string[]): Parse
   if (parsed.values.help === true) return parsed
   const n = parsed.positionals.length
   const { min, max } = spec.positionals
-  if (n > max) throw usageError(max === 0 ? `unexpected argument "${parsed.positionals[0] ?? ''}" (${spec.name} takes options only)` : `unexpected argument "${parsed.positionals[max] ?? ''}"`, usage)
+  if (n > max) {
+    const extra = parsed.positionals[max] ?? ''
+    const hint = /\.(ya?ml|json)$/.test(extra) && spec.options.some((o) => o.name === 'config') ? `did you mean --config ${extra}?` : max === 0 ? `${spec.name} takes options only` : ''
+    throw usageError(`unexpected argument "${extra}"${hint === '' ? '' : ` (${hint})`}`, usage)
+  }
   if (n < min) throw usageError(`${spec.name}: missing ${spec.positionals.names?.[n] ?? 'argument'}`, usage)
   return parsed
 }

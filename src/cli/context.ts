@@ -19,6 +19,8 @@ export interface Context {
   readonly style: Style
   /** True when stdout is a terminal (live views redraw in place). */
   readonly tty: boolean
+  /** The terminal's width, when stdout is one. */
+  readonly columns: number | undefined
   /** Resolves after `ms`. */
   sleep (ms: number): Promise<void>
 }
@@ -34,6 +36,7 @@ export function processContext (): Context {
     env: process.env,
     style: styleFor(process.stdout, process.env),
     tty: process.stdout.isTTY,
+    columns: process.stdout.isTTY ? process.stdout.columns : undefined,
     sleep: async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms)) }
   }
 }

@@ -71,3 +71,11 @@ export function percent (p: number): string {
 export function rewind (lines: number): string {
   return lines > 0 ? `\x1b[${lines}F\x1b[J` : ''
 }
+
+/** How many terminal rows `text` takes on a terminal `columns` wide (long lines wrap). */
+export function rowsOf (text: string, columns: number | undefined): number {
+  const lines = text.split('\n')
+  if (lines[lines.length - 1] === '') lines.pop()
+  if (columns === undefined || columns <= 0) return lines.length
+  return lines.reduce((n, l) => n + Math.max(1, Math.ceil(visibleLength(l) / columns)), 0)
+}

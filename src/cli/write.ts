@@ -9,7 +9,7 @@ import { flag, str, type OptionSpec, type Parsed } from './args.js'
 import type { AdminClient, Answer } from './client.js'
 import { jsonText, type Context } from './context.js'
 import { CliError, EXIT, usageError, type ExitCode } from './exit.js'
-import { rewind } from './render.js'
+import { rewind, rowsOf } from './render.js'
 import { changeLine, laggingText, weightBars } from './state-render.js'
 import { parseDuration, parseNumber, formatDuration } from './values.js'
 import { listOf, type InstanceBody, type StateBody } from './views.js'
@@ -114,7 +114,7 @@ async function waitForInstances (client: AdminClient, ctx: Context, version: num
   for (;;) {
     const left = deadline - Date.now()
     const line = `waiting for v${version} on ${lagging.length} instance${lagging.length === 1 ? '' : 's'}: ${laggingText(lagging)}${ctx.tty ? ` (${formatDuration(left / 1000)} left)` : ''}\n`
-    if (ctx.tty) { ctx.out(rewind(drawn) + ctx.style.yellow(line)); drawn = 1 } else if (line !== shown) { ctx.out(line); shown = line }
+    if (ctx.tty) { ctx.out(rewind(drawn) + ctx.style.yellow(line)); drawn = rowsOf(line, ctx.columns) } else if (line !== shown) { ctx.out(line); shown = line }
     if (left <= 0) throw new CliError(EXIT.waitTimedOut, `--wait timed out: v${version} is not applied on ${laggingText(lagging)}`)
     await ctx.sleep(Math.min(POLL_MS, left))
     const a = await client.call({ method: 'GET', path: '/instances' })

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { DEFAULT_ANALYSIS } from '../../src/rollout/types.js'
-import { PLAIN, styleFor } from '../../src/cli/render.js'
+import { PLAIN, rewind, rowsOf, styleFor } from '../../src/cli/render.js'
 import { rolloutStartBody } from '../../src/cli/rollout-body.js'
 import { currentWeight, quantileLabel, renderRollout, rolloutLine, rolloutOf, type RolloutView } from '../../src/cli/rollout-view.js'
 import { formatDuration, parseAssignments, parseDuration } from '../../src/cli/values.js'
@@ -171,4 +171,13 @@ t.test('colors only on a TTY and without NO_COLOR', async (t) => {
   t.equal(quantileLabel(0.999), 'p99.9')
   t.equal(rolloutOf({ rollout: fixture() })?.id, 'r-1')
   t.equal(rolloutOf({ error: 'SWY_ERR_NO_ROLLOUT' }), undefined)
+})
+
+t.test('a live view redraws over exactly the rows it took, wrapped lines included', async (t) => {
+  t.equal(rowsOf('a\nb\n', 80), 2)
+  t.equal(rowsOf(`${'x'.repeat(100)}\nb\n`, 80), 3, 'a 100-character line takes two rows of 80')
+  t.equal(rowsOf(`\x1b[32m${'x'.repeat(80)}\x1b[0m\n`, 80), 1, 'colors take no room')
+  t.equal(rowsOf('a\n\nb\n', undefined), 3, 'empty lines count')
+  t.equal(rewind(3), '\x1b[3F\x1b[J')
+  t.equal(rewind(0), '', 'nothing drawn yet: nothing to rewind')
 })

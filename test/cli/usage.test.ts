@@ -75,7 +75,9 @@ t.test('COMMAND --help and help COMMAND print the command\'s help', async (t) =>
 t.test('usage mistakes: one line, the command\'s usage, exit 2, no stack trace', async (t) => {
   const cases: Array<[string[], RegExp]> = [
     [['serve', '--conifg', 'x'], /^switchyard: unknown option --conifg \(did you mean --config\?\)\nusage:\n {2}switchyard serve /],
-    [['check', 'file.yaml'], /^switchyard: unexpected argument "file\.yaml" \(check takes options only\)\nusage:\n {2}switchyard check /],
+    [['check', 'file.yaml'], /^switchyard: unexpected argument "file\.yaml" \(did you mean --config file\.yaml\?\)\nusage:\n {2}switchyard check /],
+    [['status', 'now'], /^switchyard: unexpected argument "now" \(status takes options only\)\nusage:\n {2}switchyard status /],
+    [['flip', 'green', 'blue'], /^switchyard: unexpected argument "blue"\nusage:\n {2}switchyard flip /],
     [['flip'], /^switchyard: flip: missing COLOR\nusage:\n {2}switchyard flip /],
     [['frobnicate'], /^switchyard: unknown command "frobnicate"\ncommands: serve, /],
     [['rollout', 'frob'], /^switchyard: rollout: unknown subcommand "frob" \(start, status, pause, resume, approve, promote, abort\)\n/],

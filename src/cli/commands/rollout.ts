@@ -8,7 +8,7 @@ import { CLIENT_OPTIONS, flag, str, type CommandSpec, type OptionSpec, type Pars
 import { CliError, EXIT, usageError, type ExitCode } from '../exit.js'
 import type { AdminClient } from '../client.js'
 import { clientFor, jsonText, wantsJson, type Command, type Context } from '../context.js'
-import { rewind } from '../render.js'
+import { rewind, rowsOf } from '../render.js'
 import { rolloutStartBody } from '../rollout-body.js'
 import { renderRollout, rolloutOf, type RolloutView } from '../rollout-view.js'
 
@@ -105,7 +105,7 @@ async function watch (client: AdminClient, ctx: Context, p: Parsed, first: Rollo
       } else if (ctx.tty) {
         const text = renderRollout(view, ctx.style)
         ctx.out(rewind(drawn) + text)
-        drawn = text.split('\n').length - 1
+        drawn = rowsOf(text, ctx.columns)
       } else if (signature(view) !== last) {
         ctx.out(`${last === '' ? '' : '\n'}${renderRollout(view, ctx.style)}`)
       }

@@ -7,7 +7,7 @@ import { CLIENT_OPTIONS, str, type CommandSpec, type Parsed } from '../args.js'
 import type { AdminClient } from '../client.js'
 import { clientFor, jsonText, wantsJson, type Command, type Context } from '../context.js'
 import { CliError, EXIT, usageError, type ExitCode } from '../exit.js'
-import { rewind } from '../render.js'
+import { rewind, rowsOf } from '../render.js'
 import { targetsTable } from '../state-render.js'
 import { formatDuration, parseDuration } from '../values.js'
 import { asRecord, listOf, type TargetBody } from '../views.js'
@@ -54,7 +54,7 @@ async function waitDrained (client: AdminClient, ctx: Context, color: string, id
       return EXIT.ok
     }
     const line = `${color}/${id}: ${inFlight} request${inFlight === 1 ? '' : 's'} in flight${ctx.tty ? ` (${formatDuration(left / 1000)} left)` : ''}\n`
-    if (quiet) { /* --json: only the exit code says */ } else if (ctx.tty) { ctx.out(rewind(drawn) + ctx.style.yellow(line)); drawn = 1 } else if (line !== shown) { ctx.out(line); shown = line }
+    if (quiet) { /* --json: only the exit code says */ } else if (ctx.tty) { ctx.out(rewind(drawn) + ctx.style.yellow(line)); drawn = rowsOf(line, ctx.columns) } else if (line !== shown) { ctx.out(line); shown = line }
     if (left <= 0) throw new CliError(EXIT.waitTimedOut, `--wait timed out: ${color}/${id} still has ${inFlight} request${inFlight === 1 ? '' : 's'} in flight`)
     await ctx.sleep(Math.min(POLL_MS, left))
   }
