@@ -48,6 +48,13 @@ async function main (argv: readonly string[], ctx: Context): Promise<number> {
     return EXIT.usage
   }
   const command = await found.entry.load()
+  if (found.entry.group !== 'server') {
+    // `switchyard history | head -3`: a reader that stops early is not an error.
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e
+      process.exit(EXIT.ok)
+    })
+  }
   if (first === 'help') {
     ctx.out(commandHelp(command.spec))
     return EXIT.ok
