@@ -12,14 +12,15 @@ import { isLoopback } from '../config/load-config.js'
 import { errorBody, ERRORS, rawErrorResponse, type ErrorCode } from '../errors.js'
 import { loadTls } from '../tls.js'
 import type { Metrics } from '../metrics/metrics.js'
-import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta, type SwitchPolicy } from '../routing/routing-state.js'
+import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
 import type { InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { adminFailure, problemCode, type FailureLike } from './admin-errors.js'
 import { createAuthenticator, type Principal } from './auth.js'
-import { ADMIN_ROUTE_SCHEMAS, type SwitchPolicyBody, type WriteQuery } from './schemas.js'
+import { ADMIN_ROUTE_SCHEMAS, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
+import { switchPolicyOf } from './switch-policy-body.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -57,11 +58,6 @@ const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
 
 function sendError (reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
   return reply.code(ERRORS[code].status).send(errorBody(code, message))
-}
-
-function policyOf (body: SwitchPolicyBody | undefined, current: SwitchPolicy): SwitchPolicy {
-  if (body === undefined) return current
-  return { mode: body.mode, drainSeconds: body.mode === 'drain' ? (body.seconds ?? body.drainSeconds ?? 0) : 0 }
 }
 
 /** True for a Host header naming this machine (a loopback address or localhost, any port). */
@@ -206,16 +202,19 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   api.put('/weights', { schema: ADMIN_ROUTE_SCHEMAS['PUT /weights'] }, async (request, reply) => {
     const parsed = parseWeights(switchboard.state.colors, request.body.weights)
     if (!parsed.ok) return sendError(reply, problemCode(parsed.error), parsed.error.message)
-    const policy = request.body.switchPolicy
-    return write(request, reply, request.query, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policyOf(policy, s.switchPolicy)) }), request.body.reason)
+    const policy = switchPolicyOf(request.body.switchPolicy)
+    if (!policy.ok) return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', policy.error)
+    return write(request, reply, request.query, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policy.value) }), request.body.reason)
   })
 
   api.post('/flip', { schema: ADMIN_ROUTE_SCHEMAS['POST /flip'] }, async (request, reply) => {
-    const { to, force, switchPolicy } = request.body
+    const { to, force } = request.body
+    const policy = switchPolicyOf(request.body.switchPolicy)
+    if (!policy.ok) return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', policy.error)
     if (switchboard.state.colors.includes(to) && force !== true && !deps.targets.canServe(to)) {
       return sendError(reply, 'SWY_ERR_TARGET_UNHEALTHY', `color "${to}" has no healthy, enabled target on this instance; send "force": true to flip anyway`)
     }
-    return write(request, reply, request.query, (s, meta) => flipTo(s, to, meta, policyOf(switchPolicy, s.switchPolicy)), request.body.reason)
+    return write(request, reply, request.query, (s, meta) => flipTo(s, to, meta, policy.value), request.body.reason)
   })
 
   server.get('/targets', async () => ({ version: switchboard.state.version, targets: deps.targets.list() }))
