@@ -15,6 +15,7 @@ import { ActiveChecker } from './health/active-checker.js'
 import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
 import type { PoolClock, TargetPools } from './proxy/target-pool.js'
 import type { TargetAdmin } from './admin/admin-server.js'
+import { targetModeChanges } from './routing/routing-state.js'
 import { weightsToPercent } from './routing/weights.js'
 import { FileStore } from './state/file-store.js'
 import { LastKnownFile } from './state/last-known.js'
@@ -154,7 +155,9 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     dataPath.apply(state)
     metrics.stateApplied(state, before !== null)
     if (before !== null) {
-      // The audit line: who, why, before → after. Never a token, secret or cookie value.
+      // The audit line: who, why, before → after (and which target, which mode, for a
+      // target change). Never a token, secret or cookie value.
+      const targets = state.kind === 'target' ? targetModeChanges(before, state) : undefined
       logger.info({
         audit: {
           version: state.version,
@@ -162,9 +165,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
           changedBy: state.changedBy,
           reason: state.reason,
           before: { version: before.version, weights: weightsToPercent(colors, before.weights) },
-          after: { version: state.version, weights: weightsToPercent(colors, state.weights) }
+          after: { version: state.version, weights: weightsToPercent(colors, state.weights) },
+          ...(targets === undefined ? {} : { targets })
         }
-      }, 'routing state changed')
+      }, targets === undefined ? 'routing state changed' : `routing state changed: ${targets.map((c) => `${c.color} target ${c.target} ${c.from} → ${c.to}`).join(', ')}`)
     }
   })
 
