@@ -17,6 +17,7 @@ import { parseWeights } from '../routing/weights.js'
 import type { InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { adminFailure, problemCode, type FailureLike } from './admin-errors.js'
+import { adminIndex, adminIndexHtml, prefersHtml } from './admin-index.js'
 import { createAuthenticator, type Principal } from './auth.js'
 import { ADMIN_ROUTE_SCHEMAS, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
@@ -54,7 +55,7 @@ export interface AdminDeps {
   readonly now?: () => Date
 }
 
-const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
+const OPEN_ROUTES = new Set(['/', '/healthz', '/readyz', '/metrics'])
 
 function sendError (reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
   return reply.code(ERRORS[code].status).send(errorBody(code, message))
@@ -91,7 +92,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.admin.bodyLimit,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
+    // verbose: an unknown property's error carries its object's schema, to list the allowed ones.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true, verbose: true } },
     // HTTPS when admin.listen.tls is set (PEM files read now; app.ts checked them at start).
     ...(config.admin.listen.tls === undefined ? {} : { https: loadTls(config.admin.listen.tls, 'admin.listen.tls') ?? null })
   })
@@ -126,6 +128,14 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
       return sendError(reply, outcome.code)
     }
     request.principal = outcome.principal
+  })
+
+  // Every JSON answer ends with a newline, so a shell prompt after `curl` starts on its own
+  // line (/metrics, text, is left as it is).
+  server.addHook('onSend', async (_request, reply, payload) => {
+    if (typeof payload !== 'string' || payload.endsWith('\n')) return payload
+    const type = reply.getHeader('content-type')
+    return typeof type === 'string' && type.startsWith('application/json') ? payload + '\n' : payload
   })
 
   server.setNotFoundHandler((request, reply) => sendError(reply, 'SWY_ERR_ADMIN_NOT_FOUND', `no admin route ${request.method} ${request.url.split('?', 1)[0] ?? ''}`))
@@ -248,6 +258,12 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     const entries = await switchboard.store.history(limit)
     const colors = switchboard.state.colors
     return { entries: entries.map((e) => historyView(colors, e)) }
+  })
+
+  // An index of links (no token: it names routes only; see admin-index.ts).
+  server.get('/', async (request, reply) => {
+    if (!prefersHtml(request.headers.accept)) return adminIndex()
+    return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'").send(adminIndexHtml())
   })
 
   server.get('/healthz', async () => ({ status: 'ok' }))
