@@ -7,14 +7,14 @@
 import { parseArgs } from 'node:util'
 import { startSwitchyard, type Running } from './app.js'
 import { defaultConfigInput, loadConfigFile, validateConfig, type LoadedConfig } from './config/load-config.js'
-import { startDemoUpstream, type DemoUpstream } from './demo/demo-upstreams.js'
+import { startDemo } from './demo/run-demo.js'
 import { SwitchyardError } from './errors.js'
 import { hmacFor } from './proxy/sticky-mac.js'
 import { overrideValue } from './routing/override.js'
 
 const USAGE = `usage:
   switchyard serve [--config config/switchyard.yaml]   run the proxy (embedded defaults without --config)
-  switchyard demo                                       demo upstreams on :3001 (blue) and :3002 (green) + the proxy
+  switchyard demo [--reset]                             demo upstreams (blue :3001 :3003 :3005, green :3002 :3004 :3006) + the proxy; --reset: fresh ./data/demo-state.json
   switchyard check --config FILE                        validate a config file and exit
   switchyard sign-override --config FILE --color NAME   print the signed override value for a color
 `
@@ -49,7 +49,7 @@ function onSignals (running: Running, graceSeconds: number, extra: () => Promise
 
 async function main (argv: string[]): Promise<void> {
   const [command, ...rest] = argv
-  const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, color: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false })
+  const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' }, color: { type: 'string' }, reset: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: false })
   if (command === undefined || command === 'help' || command === '--help' || command === '-h' || values.help === true) {
     process.stdout.write(USAGE)
     return
@@ -77,36 +77,10 @@ async function main (argv: string[]): Promise<void> {
       return
     }
     case 'demo': {
-      // The demo starts at 50/50 on an empty store, so a newcomer sees both colors answer.
-      const loaded = values.config === undefined
-        ? validateConfig({ ...defaultConfigInput(), initial: { weights: { blue: 50, green: 50 } } }, process.env, 'demo defaults')
-        : await load()
-      const upstreams: DemoUpstream[] = []
-      for (const [i, color] of loaded.colors.entries()) {
-        const target = new URL(loaded.targets[i]?.[0]?.url ?? '')
-        upstreams.push(await startDemoUpstream(color, Number(target.port), target.hostname))
-      }
-      const running = await startSwitchyard(loaded)
-      onSignals(running, loaded.config.shutdown.graceSeconds, async () => { await Promise.all(upstreams.map((u) => u.close())) })
-      const p = running.proxyUrl
-      const a = running.adminUrl
-      process.stdout.write(`
-switchyard demo is up
-  proxy     ${p}
-  admin     ${a}
-  upstreams ${upstreams.map((u) => `${u.color} ${u.url}`).join(', ')}
-
-try:
-  curl -s ${p}/                                   # answers with the serving color
-  for i in $(seq 100); do curl -s ${p}/; done | sort | uniq -c      # blue and green, about half each
-  curl -s -X PUT ${a}/weights -H 'content-type: application/json' -d '{"weights":{"blue":90,"green":10},"reason":"demo canary"}'
-  curl -s -X POST ${a}/flip -H 'content-type: application/json' -d '{"to":"green"}'
-  curl -s -X POST ${a}/rollback
-  curl -s ${a}/state
-  curl -s ${a}/history
-  curl -s ${a}/metrics | grep ^switchyard_requests_total
-(Ctrl-C to stop)
-`)
+      // Three demo upstreams per color, the demo's own state file (--reset: fresh), a banner with the real weights.
+      const demo = await startDemo({ ...(values.config === undefined ? {} : { configPath: values.config }), reset: values.reset === true })
+      onSignals(demo.running, demo.graceSeconds, demo.closeUpstreams)
+      process.stdout.write(demo.banner)
       return
     }
     default:
