@@ -15,7 +15,9 @@ import { ActiveChecker } from './health/active-checker.js'
 import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
 import type { PoolClock, TargetPools } from './proxy/target-pool.js'
 import type { TargetAdmin } from './admin/admin-server.js'
-import { weightsToPercent } from './routing/weights.js'
+import { targetModeChanges } from './routing/routing-state.js'
+import { weightOf, weightsToPercent } from './routing/weights.js'
+import { targetReadiness } from './health/readiness.js'
 import { FileStore } from './state/file-store.js'
 import { LastKnownFile } from './state/last-known.js'
 import { RedisStore } from './state/redis-store.js'
@@ -157,14 +159,20 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     ? undefined
     : new ActiveChecker({ ...active, path: active.path }, dataPath.pools.byColor.flat().map((t) => ({
       origin: t.origin,
-      verdict: (healthy: boolean, why: string) => { dataPath.pools.setActiveHealth(t, healthy, why) }
+      verdict: (healthy: boolean, why: string) => { dataPath.pools.setActiveHealth(t, healthy, why) },
+      confirmed: (why: string) => { dataPath.pools.setActiveHealth(t, true, why) }
     })), (origin, error) => { logger.error({ target: origin, err: error }, 'active health check round failed; checks go on') })
+  if (checker === undefined) {
+    logger.warn('no active health check is configured (health.active.path): a dead target is found only by the requests that fail on it, and GET /targets shows a target "unknown" until it answers one')
+  }
   switchboard.onSecret((secret) => { dataPath.setSecret(secret) })
   switchboard.onApply((state, before) => {
     dataPath.apply(state)
     metrics.stateApplied(state, before !== null)
     if (before !== null) {
-      // The audit line: who, why, before → after. Never a token, secret or cookie value.
+      // The audit line: who, why, before → after (and which target, which mode, for a
+      // target change). Never a token, secret or cookie value.
+      const targets = state.kind === 'target' ? targetModeChanges(before, state) : undefined
       logger.info({
         audit: {
           version: state.version,
@@ -172,9 +180,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
           changedBy: state.changedBy,
           reason: state.reason,
           before: { version: before.version, weights: weightsToPercent(colors, before.weights) },
-          after: { version: state.version, weights: weightsToPercent(colors, state.weights) }
+          after: { version: state.version, weights: weightsToPercent(colors, state.weights) },
+          ...(targets === undefined ? {} : { targets })
         }
-      }, 'routing state changed')
+      }, targets === undefined ? 'routing state changed' : `routing state changed: ${targets.map((c) => `${c.color} target ${c.target} ${c.from} → ${c.to}`).join(', ')}`)
     }
   })
 
@@ -195,7 +204,9 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
       // static), and a load balancer must not pull them all when the store dies.
       if (!switchboard.storeUp) return { ready: true, status: 'degraded', detail: `the ${store.kind} store is unreachable: routing by version ${switchboard.state.version}, writes refused` }
       if (switchboard.storeProblem !== undefined) return { ready: true, status: 'degraded', detail: `the ${store.kind} store holds a value that is not valid (SWY_ERR_STORE_CORRUPT): routing by version ${switchboard.state.version}, writes refused; ${switchboard.storeProblem}` }
-      return { ready: true, status: 'ready', detail: `routing by version ${switchboard.state.version} from the ${store.kind} store` }
+      const state = switchboard.state
+      const weighted = colors.map((color, i) => ({ color, targets: dataPath.pools.byColor[i] ?? [] })).filter((w) => weightOf(state.weights, w.color) > 0)
+      return targetReadiness(weighted, checker !== undefined, `routing by version ${state.version} from the ${store.kind} store`)
     }
   })
 

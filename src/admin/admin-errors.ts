@@ -34,7 +34,10 @@ export function adminFailure (error: FailureLike, bodyLimit: number): AdminFailu
     // The schema's own message (fastify's, e.g. "body/weights/green must be number"), all
     // problems listed. Path parameters are part of what the caller sends with a write, so a
     // bad one is an invalid body, as it always was.
-    return { code: error.validationContext === 'querystring' ? 'SWY_ERR_ADMIN_INVALID_QUERY' : 'SWY_ERR_ADMIN_INVALID_BODY', message: error.message }
+    const message = Array.isArray(error.validation) && error.validation.length > 0
+      ? validationMessage(error.validationContext ?? 'body', error.validation as readonly SchemaError[])
+      : error.message
+    return { code: error.validationContext === 'querystring' ? 'SWY_ERR_ADMIN_INVALID_QUERY' : 'SWY_ERR_ADMIN_INVALID_BODY', message }
   }
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -68,6 +71,44 @@ export function adminFailure (error: FailureLike, bodyLimit: number): AdminFailu
     return { code: 'SWY_ERR_ADMIN_INVALID_BODY', message: `${what}: ${error.message}` }
   }
   return undefined
+}
+
+/** The fields of an Ajv error the messages use (`parentSchema` when Ajv runs with `verbose`). */
+export interface SchemaError {
+  readonly instancePath?: string
+  readonly keyword?: string
+  readonly message?: string
+  readonly params?: Readonly<Record<string, unknown>>
+  readonly parentSchema?: unknown
+}
+
+/** Query strings are strings matched by a pattern: what their pattern means, said in words. */
+const QUERY_RULES: Readonly<Record<string, string>> = {
+  '/limit': 'limit must be 1..1000',
+  '/wait': 'wait must be 0..60000 (milliseconds)'
+}
+
+/**
+ * Ajv's errors as one message, every problem listed, each with where it is (as fastify says
+ * them, e.g. "body/weights/green must be number"), except two that read badly: an unknown
+ * property is named (with the ones allowed there), and a query pattern is said in words.
+ */
+export function validationMessage (context: string, errors: readonly SchemaError[]): string {
+  return errors.map((e) => {
+    const path = e.instancePath ?? ''
+    if (e.keyword === 'additionalProperties' && typeof e.params?.additionalProperty === 'string') {
+      const allowed = allowedProperties(e.parentSchema)
+      return `${context}${path} has an unknown property "${e.params.additionalProperty}"${allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : ''}`
+    }
+    if (e.keyword === 'pattern' && context === 'querystring' && Object.hasOwn(QUERY_RULES, path)) return QUERY_RULES[path] as string
+    return `${context}${path} ${e.message ?? 'is not valid'}`
+  }).join(', ')
+}
+
+function allowedProperties (schema: unknown): string[] {
+  if (typeof schema !== 'object' || schema === null) return []
+  const props = (schema as { properties?: unknown }).properties
+  return typeof props === 'object' && props !== null ? Object.keys(props) : []
 }
 
 /** The code of a problem the routing core reported (PROBLEM_ERRORS, never `SWY_ERR_${code}`). */

@@ -12,15 +12,17 @@ import { isLoopback } from '../config/load-config.js'
 import { errorBody, ERRORS, rawErrorResponse, type ErrorCode } from '../errors.js'
 import { loadTls } from '../tls.js'
 import type { Metrics } from '../metrics/metrics.js'
-import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta, type SwitchPolicy } from '../routing/routing-state.js'
+import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
 import type { InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { adminFailure, problemCode, type FailureLike } from './admin-errors.js'
+import { adminIndex, adminIndexHtml, prefersHtml } from './admin-index.js'
 import { createAuthenticator, type Principal } from './auth.js'
 import { registerOpenApi } from './openapi.js'
-import { ADMIN_ROUTE_SCHEMAS, type SwitchPolicyBody, type WriteQuery } from './schemas.js'
+import { ADMIN_ROUTE_SCHEMAS, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
+import { switchPolicyOf } from './switch-policy-body.js'
 import type { RolloutControl } from '../rollout/control.js'
 import { registerRolloutRoutes } from './rollout-routes.js'
 
@@ -58,15 +60,10 @@ export interface AdminDeps {
   readonly rollouts?: RolloutControl
 }
 
-const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics', '/openapi.json'])
+const OPEN_ROUTES = new Set(['/', '/healthz', '/readyz', '/metrics', '/openapi.json'])
 
 function sendError (reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
   return reply.code(ERRORS[code].status).send(errorBody(code, message))
-}
-
-function policyOf (body: SwitchPolicyBody | undefined, current: SwitchPolicy): SwitchPolicy {
-  if (body === undefined) return current
-  return { mode: body.mode, drainSeconds: body.mode === 'drain' ? (body.seconds ?? body.drainSeconds ?? 0) : 0 }
 }
 
 /** True for a Host header naming this machine (a loopback address or localhost, any port). */
@@ -100,7 +97,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.admin.bodyLimit,
     return503OnClosing: true,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true } },
+    // verbose: an unknown property's error carries its object's schema, to list the allowed ones.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: true, verbose: true } },
     // HTTPS when admin.listen.tls is set (PEM files read now; app.ts checked them at start).
     ...(config.admin.listen.tls === undefined ? {} : { https: loadTls(config.admin.listen.tls, 'admin.listen.tls') ?? null })
   })
@@ -137,6 +135,14 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
       return sendError(reply, outcome.code)
     }
     request.principal = outcome.principal
+  })
+
+  // Every JSON answer ends with a newline, so a shell prompt after `curl` starts on its own
+  // line (/metrics, text, is left as it is).
+  server.addHook('onSend', async (_request, reply, payload) => {
+    if (typeof payload !== 'string' || payload.endsWith('\n')) return payload
+    const type = reply.getHeader('content-type')
+    return typeof type === 'string' && type.startsWith('application/json') ? payload + '\n' : payload
   })
 
   server.setNotFoundHandler((request, reply) => sendError(reply, 'SWY_ERR_ADMIN_NOT_FOUND', `no admin route ${request.method} ${request.url.split('?', 1)[0] ?? ''}`))
@@ -220,16 +226,19 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   api.put('/weights', { schema: ADMIN_ROUTE_SCHEMAS['PUT /weights'] }, async (request, reply) => {
     const parsed = parseWeights(switchboard.state.colors, request.body.weights)
     if (!parsed.ok) return sendError(reply, problemCode(parsed.error), parsed.error.message)
-    const policy = request.body.switchPolicy
-    return write(request, reply, request.query, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policyOf(policy, s.switchPolicy)) }), request.body.reason, request.body.force)
+    const policy = switchPolicyOf(request.body.switchPolicy)
+    if (!policy.ok) return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', policy.error)
+    return write(request, reply, request.query, (s, meta) => ({ ok: true, value: setWeights(s, parsed.value, meta, policy.value) }), request.body.reason, request.body.force)
   })
 
   api.post('/flip', { schema: ADMIN_ROUTE_SCHEMAS['POST /flip'] }, async (request, reply) => {
-    const { to, force, switchPolicy } = request.body
+    const { to, force } = request.body
+    const policy = switchPolicyOf(request.body.switchPolicy)
+    if (!policy.ok) return sendError(reply, 'SWY_ERR_ADMIN_INVALID_BODY', policy.error)
     if (switchboard.state.colors.includes(to) && force !== true && !deps.targets.canServe(to)) {
       return sendError(reply, 'SWY_ERR_TARGET_UNHEALTHY', `color "${to}" has no healthy, enabled target on this instance; send "force": true to flip anyway`)
     }
-    return write(request, reply, request.query, (s, meta) => flipTo(s, to, meta, policyOf(switchPolicy, s.switchPolicy)), request.body.reason, force)
+    return write(request, reply, request.query, (s, meta) => flipTo(s, to, meta, policy.value), request.body.reason, force)
   })
 
   server.get('/targets', async () => ({ version: switchboard.state.version, targets: deps.targets.list() }))
@@ -265,6 +274,12 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     const entries = await switchboard.store.history(limit)
     const colors = switchboard.state.colors
     return { entries: entries.map((e) => historyView(colors, e)) }
+  })
+
+  // An index of links (no token: it names routes only; see admin-index.ts).
+  server.get('/', async (request, reply) => {
+    if (!prefersHtml(request.headers.accept)) return adminIndex()
+    return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'").send(adminIndexHtml())
   })
 
   server.get('/healthz', async () => ({ status: 'ok' }))

@@ -11,13 +11,17 @@ import { ROLLOUT_ROUTE_SCHEMAS } from './rollout-schemas.js'
 
 const reason = Type.Optional(Type.String({ maxLength: 500, description: 'why, recorded in the history' }))
 
-/** What sticky clients of a color that drops to 0 do: move now, or stay up to `seconds` while it is healthy. */
+/**
+ * What sticky clients of a color that drops to 0 do under this change (and this change
+ * only; a change without one is immediate): move now, or stay up to `drainSeconds` while it
+ * is healthy. `drainSeconds` is required with `drain` (switch-policy-body.ts says so).
+ */
 export const switchPolicy = Type.Object({
   mode: Type.Enum(['immediate', 'drain']),
-  seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
-  drainSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 }))
+  drainSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, description: 'with mode drain: how long sticky clients may stay (required)' })),
+  seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400, deprecated: true, description: 'deprecated alias of drainSeconds' }))
 }, { additionalProperties: false })
-/** A switch policy as the API takes it (`seconds`, or `drainSeconds` as the state shows it). */
+/** A switch policy as the API takes it (`drainSeconds`, or its deprecated alias `seconds`). */
 export type SwitchPolicyBody = Static<typeof switchPolicy>
 
 /** PUT /weights */

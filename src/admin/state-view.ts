@@ -2,7 +2,7 @@
  * How the routing state and history look at the API: weights as percentages in color
  * order, never basis points, and nothing secret (the store's secret is not in the state).
  */
-import type { HistoryEntry, RoutingSettings, RoutingState } from '../routing/routing-state.js'
+import { rollbackTarget, type HistoryEntry, type RoutingSettings, type RoutingState } from '../routing/routing-state.js'
 import { weightsToPercent } from '../routing/weights.js'
 
 function settingsView (colors: readonly string[], s: RoutingSettings): Record<string, unknown> {
@@ -19,6 +19,8 @@ export function stateView (state: RoutingState, storeKind: string): Record<strin
     targets: state.targets ?? {},
     drainUntil: Object.fromEntries(Object.entries(state.drainUntil ?? {}).map(([c, ms]) => [c, new Date(ms).toISOString()])),
     previous: state.previous === null ? null : settingsView(state.colors, state.previous),
+    // What POST /rollback restores: `previous`, unless target changes came after the last traffic shift.
+    rollbackTo: ((r) => r === null ? null : settingsView(state.colors, r))(rollbackTarget(state)),
     kind: state.kind,
     changedBy: state.changedBy,
     reason: state.reason,

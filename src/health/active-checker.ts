@@ -2,7 +2,8 @@
  * Active health checks: every target is probed with GET <path> on its own timer; a 2xx or
  * 3xx within the timeout is a success. `healthyThreshold` successes in a row mark a target
  * healthy, `unhealthyThreshold` failures in a row unhealthy. Targets start healthy (a new
- * instance does not refuse traffic before its first probe); the first probe runs at once.
+ * instance does not refuse traffic before its first probe), shown as `unknown` until the
+ * first passed probe confirms it; the first probe runs at once.
  */
 import { Agent, request } from 'undici'
 
@@ -20,6 +21,8 @@ export interface Probed {
   readonly origin: string
   /** Called when the verdict changes. */
   verdict (healthy: boolean, why: string): void
+  /** Called once, at the first passed check while the verdict is still the initial healthy (the target is no longer unknown). */
+  confirmed? (why: string): void
 }
 
 /** Told of an error a probe round threw (a verdict callback that threw): the checker goes on. */
@@ -42,6 +45,7 @@ export class ActiveChecker {
 
   #watch (target: Probed): void {
     let healthy = true
+    let confirmed = false
     let successes = 0
     let failures = 0
     const probe = async (): Promise<void> => {
@@ -63,7 +67,8 @@ export class ActiveChecker {
       if (this.#stopped) return
       if (ok) { successes++; failures = 0 } else { failures++; successes = 0 }
       if (healthy && failures >= this.#policy.unhealthyThreshold) { healthy = false; target.verdict(false, `${why} (${failures} in a row)`) }
-      if (!healthy && successes >= this.#policy.healthyThreshold) { healthy = true; target.verdict(true, `${why} (${successes} in a row)`) }
+      if (!healthy && successes >= this.#policy.healthyThreshold) { healthy = true; confirmed = true; target.verdict(true, `${why} (${successes} in a row)`) }
+      if (ok && healthy && !confirmed) { confirmed = true; target.confirmed?.(why) }
     }
     let running = false
     const tick = (): void => {

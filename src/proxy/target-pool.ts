@@ -9,6 +9,9 @@ import type { TargetConfig } from '../config/config-types.js'
 import { endEjection, newOutlierRecord, recordOutcome, type OutlierPolicy, type OutlierRecord } from '../health/outlier.js'
 import type { TargetMode } from '../routing/routing-state.js'
 
+/** A target's health as GET /targets shows it. */
+export type TargetHealth = 'healthy' | 'unhealthy' | 'ejected' | 'unknown'
+
 /** One upstream instance, with the state the data path keeps for it. */
 export class Target {
   readonly color: number
@@ -19,6 +22,8 @@ export class Target {
   mode: TargetMode = 'enabled'
   /** From active checks; true when there are none. */
   activeHealthy = true
+  /** True once the target answered a request below 500 or passed an active check: until then its health is `unknown`. */
+  answered = false
   readonly outlier: OutlierRecord = newOutlierRecord()
   /** enabled && activeHealthy && not ejected: may take a new request. */
   usable = true
@@ -34,10 +39,14 @@ export class Target {
     this.origin = new URL(config.url).origin
   }
 
-  /** Health as operators see it. */
-  get health (): 'healthy' | 'unhealthy' | 'ejected' {
+  /**
+   * Health as operators see it. `unknown`: nothing has shown it up or down yet (no request
+   * answered, no active check passed); it is still routed to, as a new target must be.
+   */
+  get health (): TargetHealth {
     if (this.outlier.ejectedUntil > 0) return 'ejected'
-    return this.activeHealthy ? 'healthy' : 'unhealthy'
+    if (!this.activeHealthy) return 'unhealthy'
+    return this.answered ? 'healthy' : 'unknown'
   }
 }
 
@@ -126,8 +135,10 @@ export class TargetPools {
    * there): the check has just proven the target serves. Without it, a target restarted a few
    * times in a row (a crash loop, a rolling restart) stays ejected for the whole doubled
    * backoff while it is up, and a color whose targets all went through it answers 503.
+   * A healthy verdict (the first passed check too) also shows the target answers.
    */
   setActiveHealth (t: Target, healthy: boolean, why: string): void {
+    if (healthy) t.answered = true
     if (t.activeHealthy === healthy) return
     t.activeHealthy = healthy
     if (healthy && t.outlier.ejectedUntil > 0) endEjection(t.outlier, this.#clock.now())
@@ -135,8 +146,9 @@ export class TargetPools {
     this.#onHealth({ target: t, healthy: t.health === 'healthy', why })
   }
 
-  /** Records a request outcome for passive ejection. */
+  /** Records a request outcome for passive ejection (and, when ok, that the target answers). */
   outcome (t: Target, ok: boolean, now: number): void {
+    if (ok && !t.answered) t.answered = true
     const ms = recordOutcome(t.outlier, ok, now, this.#policy)
     if (ms === 0) return
     this.recompute()

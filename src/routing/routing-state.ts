@@ -3,6 +3,11 @@
  * modes). Every transition is pure: it takes the current state and the change's metadata
  * (who, why, when, passed in) and returns the next state, or a problem. Versions only grow.
  *
+ * A switch policy applies to the change that names it: a change that names none (a rollback,
+ * an emergency flip) is immediate, so a drain window given to a release flip is never
+ * inherited by the change that undoes it. A color already at 0 keeps the window an earlier
+ * change gave it (that promise was made to its clients); a color that gets weight loses it.
+ *
  * Drain windows are computed at write time: when a change under the `drain` policy takes a
  * color from some weight to 0, `drainUntil[color]` is set to the change time plus the
  * policy's seconds; a color that gets weight again loses its window. A request then needs
@@ -27,7 +32,7 @@ export type TargetMode = 'enabled' | 'draining' | 'disabled'
 export type TargetModes = Readonly<Record<string, Readonly<Record<string, 'draining' | 'disabled'>>>>
 
 /**
- * The settings a change is recorded with. A rollback restores `weights` and `switchPolicy`;
+ * The settings a change is recorded with. A rollback restores `weights` (immediately);
  * target modes are shown for the audit trail but a rollback leaves them as they are (a
  * rollback undoes a traffic shift, it does not put a drained instance back).
  */
@@ -41,7 +46,14 @@ export interface RoutingSettings {
 /** The versioned routing document every instance routes by. */
 export interface RoutingState extends RoutingSettings {
   readonly colors: readonly string[]
+  /** The settings of the version just before this one (null for the first state). */
   readonly previous: RoutingSettings | null
+  /**
+   * What a rollback restores when it is not `previous`: a target change moves no traffic, so
+   * it carries the settings the last traffic shift replaced here (null: there was none), and
+   * a rollback after it still undoes that shift. Absent after a traffic change.
+   */
+  readonly rollbackTo?: RoutingSettings | null
   /** Per color of weight 0 under the drain policy: until when (ms since the epoch) its sticky clients may stay. */
   readonly drainUntil?: Readonly<Record<string, number>>
   readonly kind: ChangeKind
@@ -148,13 +160,13 @@ function next (state: RoutingState, weights: BasisPoints, switchPolicy: SwitchPo
   }
 }
 
-/** Sets a validated weight table (see parseWeights). */
-export function setWeights (state: RoutingState, weights: BasisPoints, meta: ChangeMeta, switchPolicy: SwitchPolicy = state.switchPolicy): RoutingState {
+/** Sets a validated weight table (see parseWeights), under `switchPolicy` (default immediate, never the current one). */
+export function setWeights (state: RoutingState, weights: BasisPoints, meta: ChangeMeta, switchPolicy: SwitchPolicy = IMMEDIATE): RoutingState {
   return next(state, weights, switchPolicy, 'weights', meta, settingsOf(state))
 }
 
-/** Sends 100 % to one color. */
-export function flipTo (state: RoutingState, color: string, meta: ChangeMeta, switchPolicy: SwitchPolicy = state.switchPolicy): Result<RoutingState, Problem> {
+/** Sends 100 % to one color, under `switchPolicy` (default immediate, never the current one). */
+export function flipTo (state: RoutingState, color: string, meta: ChangeMeta, switchPolicy: SwitchPolicy = IMMEDIATE): Result<RoutingState, Problem> {
   if (!state.colors.includes(color)) {
     return err({ code: 'UNKNOWN_COLOR', message: `unknown color "${color}"; configured colors are ${state.colors.join(', ')}` })
   }
@@ -163,7 +175,10 @@ export function flipTo (state: RoutingState, color: string, meta: ChangeMeta, sw
   return ok(next(state, weights, switchPolicy, 'flip', meta, settingsOf(state)))
 }
 
-/** Sets one target's mode (the caller checks that the color and target exist). Rollback is unaffected. */
+/**
+ * Sets one target's mode (the caller checks that the color and target exist). Moves no
+ * traffic, so a rollback after it still undoes the last traffic shift (see `rollbackTo`).
+ */
 export function setTargetMode (state: RoutingState, color: string, id: string, mode: TargetMode, meta: ChangeMeta): RoutingState {
   const modes: Record<string, Record<string, 'draining' | 'disabled'>> = {}
   for (const [c, ids] of Object.entries(state.targets ?? {})) modes[c] = { ...ids }
@@ -172,15 +187,52 @@ export function setTargetMode (state: RoutingState, color: string, id: string, m
   else byColor[id] = mode
   if (Object.keys(byColor).length > 0) modes[color] = byColor
   else delete modes[color]
-  return { ...next(state, state.weights, state.switchPolicy, 'target', meta, state.previous), targets: modes }
+  // `previous` is the version just before; a rollback still undoes the last traffic shift.
+  return { ...next(state, state.weights, state.switchPolicy, 'target', meta, settingsOf(state)), targets: modes, rollbackTo: rollbackTarget(state) }
 }
 
-/** Restores the settings before the last change; the state rolled back from becomes `previous`. */
+/** The settings a rollback of `state` restores (null: nothing to roll back to). */
+export function rollbackTarget (state: RoutingState): RoutingSettings | null {
+  return state.rollbackTo !== undefined ? state.rollbackTo : state.previous
+}
+
+/** One target whose mode a change set. */
+export interface TargetModeChange {
+  readonly color: string
+  readonly target: string
+  readonly from: TargetMode
+  readonly to: TargetMode
+}
+
+/** The targets whose mode differs between two states (for the audit line of a target change). */
+export function targetModeChanges (before: RoutingState, after: RoutingState): TargetModeChange[] {
+  const out: TargetModeChange[] = []
+  const seen = new Set<string>()
+  for (const s of [before, after]) {
+    for (const [color, ids] of Object.entries(s.targets ?? {})) {
+      for (const target of Object.keys(ids)) {
+        const key = `${color}\0${target}`
+        if (seen.has(key)) continue
+        seen.add(key)
+        const from = targetMode(before, color, target)
+        const to = targetMode(after, color, target)
+        if (from !== to) out.push({ color, target, from, to })
+      }
+    }
+  }
+  return out
+}
+
+/**
+ * Restores the weights before the last change, at once (a rollback is an emergency: it never
+ * takes over the drain window of the change it undoes); the state rolled back from becomes `previous`.
+ */
 export function rollback (state: RoutingState, meta: ChangeMeta): Result<RoutingState, Problem> {
-  if (state.previous === null) {
+  const to = rollbackTarget(state)
+  if (to === null) {
     return err({ code: 'NOTHING_TO_ROLL_BACK', message: 'there is no earlier state to roll back to' })
   }
-  return ok(next(state, state.previous.weights, state.previous.switchPolicy, 'rollback', meta, settingsOf(state)))
+  return ok(next(state, to.weights, IMMEDIATE, 'rollback', meta, settingsOf(state)))
 }
 
 /** The audit entry for a transition from `before` (null for the first state) to `after`. */

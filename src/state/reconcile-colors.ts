@@ -20,8 +20,9 @@ export function reconcileColors (state: RoutingState, colors: readonly string[],
   }
   const weights: Record<string, number> = {}
   for (const c of colors) weights[c] = weightOf(state.weights, c)
+  const { rollbackTo: _dropped, ...kept } = state
   return {
     ok: true,
-    value: { ...state, version: state.version + 1, colors, weights, previous: null, kind: 'weights', changedBy: 'switchyard', reason: `colors reconciled with config: ${colors.join(', ')}`, changedAt: now.toISOString() }
+    value: { ...kept, version: state.version + 1, colors, weights, previous: null, kind: 'weights', changedBy: 'switchyard', reason: `colors reconciled with config: ${colors.join(', ')}`, changedAt: now.toISOString() }
   }
 }

@@ -67,6 +67,7 @@ export const RoutingStateSchema = Type.Object({
   targets: Type.Optional(TargetModes),
   drainUntil: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0, maximum: MAX_TIME }))),
   previous: Type.Union([RoutingSettingsSchema, Type.Null()]),
+  rollbackTo: Type.Optional(Type.Union([RoutingSettingsSchema, Type.Null()])),
   kind: ChangeKind,
   changedBy: Type.String(),
   reason: Type.String(),
@@ -198,7 +199,7 @@ function unitOf (e: ErrorObject): string[] {
     out.push(seg)
     // Settings objects nest; every other field is one unit, with a name or two below it for
     // tables keyed by color (weights, drainUntil) or color and target (targets).
-    if (seg === 'previous' || seg === 'before' || seg === 'after') continue
+    if (seg === 'previous' || seg === 'rollbackTo' || seg === 'before' || seg === 'after') continue
     const keep = seg === 'weights' || seg === 'drainUntil' ? 1 : seg === 'targets' ? 2 : 0
     out.push(...path.slice(i + 1, i + 1 + keep))
     break
@@ -220,7 +221,7 @@ function describe (unit: readonly string[], what: string): string {
     case 'version': return unit[0] === 'previous' ? `${where} must be an integer ≥ 1 below version` : `${where} must be an integer ≥ 1 (a safe integer)`
     case 'colors': return 'colors must be a non-empty list of distinct names'
     case 'switchPolicy': return `${where} is malformed (mode immediate or drain, drainSeconds an integer 0..${MAX_DRAIN_SECONDS})`
-    case 'previous': case 'before': return `${where} must be an object or null`
+    case 'previous': case 'rollbackTo': case 'before': return `${where} must be an object or null`
     case 'kind': return `${where} must be one of init, weights, flip, rollback, target, rollout`
     case 'changedAt': return `${where} must be an ISO 8601 time`
     case 'changedBy': case 'reason': return `${where} must be a string`
@@ -291,6 +292,8 @@ export function checkStoredState (value: unknown): string[] {
     }
     if (colorsOk) checkWeights(prev.weights, colors as string[], 'previous.weights', problems)
   }
+  // What a rollback restores after a target change: the same checks as previous's weights.
+  if (isObject(value.rollbackTo) && colorsOk) checkWeights(value.rollbackTo.weights, colors as string[], 'rollbackTo.weights', problems)
   checkTime(value.changedAt, 'changedAt', problems)
   return problems
 }

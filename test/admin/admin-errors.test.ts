@@ -28,11 +28,20 @@ t.test('each kind of 400 of the admin API keeps its own code and message', async
   t.notMatch(schema, /JSON/, 'a schema failure is not "not valid JSON"')
 
   const extra = errorOf(t, await adminCall(admin, 'POST', '/flip', { to: 'green', now: true }), 400, 'SWY_ERR_ADMIN_INVALID_BODY', 'an unknown field')
-  t.match(extra, 'must NOT have additional properties')
+  // Issue 12: an unknown property is named, with the ones allowed (was "must NOT have additional properties").
+  t.equal(extra, 'body has an unknown property "now" (allowed: to, force, switchPolicy, reason)')
   t.notMatch(extra, /JSON/)
+  const nested = errorOf(t, await adminCall(admin, 'PUT', '/weights', { weights: { blue: 50, green: 50 }, switchPolicy: { mode: 'drain', drainSecs: 30 }, resaon: 'typo' }), 400, 'SWY_ERR_ADMIN_INVALID_BODY', 'unknown properties at two levels')
+  t.match(nested, 'body has an unknown property "resaon"', 'the top-level one')
+  t.match(nested, 'body/switchPolicy has an unknown property "drainSecs" (allowed: mode, drainSeconds, seconds)', 'and the nested one, with where it is')
 
-  const query = errorOf(t, await adminCall(admin, 'GET', '/history?limit=0'), 400, 'SWY_ERR_ADMIN_INVALID_QUERY', 'a query failing its schema')
-  t.match(query, 'querystring/limit must match pattern')
+  // Issue 12: a bad ?limit= says its range in words (was "querystring/limit must match pattern ^(1000|…)$").
+  for (const limit of ['0', '1001', 'ten', '-1']) {
+    const query = errorOf(t, await adminCall(admin, 'GET', `/history?limit=${limit}`), 400, 'SWY_ERR_ADMIN_INVALID_QUERY', `?limit=${limit}`)
+    t.equal(query, 'limit must be 1..1000', `?limit=${limit}: the range, not a regex`)
+  }
+  const wait = errorOf(t, await adminCall(admin, 'POST', '/rollback?wait=soon'), 400, 'SWY_ERR_ADMIN_INVALID_QUERY', '?wait=soon')
+  t.equal(wait, 'wait must be 0..60000 (milliseconds)')
 
   const params = errorOf(t, await adminCall(admin, 'POST', '/targets/blue/x/explode', {}), 400, 'SWY_ERR_ADMIN_INVALID_BODY', 'path parameters failing their schema')
   t.match(params, 'params/action must be equal to one of the allowed values')

@@ -13,10 +13,11 @@ t.test('GET /targets and target modes through the admin API', async (t) => {
   const list = await adminCall(sy.adminUrl, 'GET', '/targets', undefined, ops)
   t.equal(list.status, 200)
   const targets = (list.json as { targets: Array<Record<string, unknown>> }).targets
+  // No active check and no request yet: nothing has shown these targets up, so `unknown` (issue 12; was `healthy`).
   t.same(targets.map((x) => [x.color, x.id, x.mode, x.health, x.inFlight]), [
-    ['blue', `127.0.0.1:${a.port}`, 'enabled', 'healthy', 0],
-    ['blue', `127.0.0.1:${b.port}`, 'enabled', 'healthy', 0],
-    ['green', `127.0.0.1:${g.port}`, 'enabled', 'healthy', 0]
+    ['blue', `127.0.0.1:${a.port}`, 'enabled', 'unknown', 0],
+    ['blue', `127.0.0.1:${b.port}`, 'enabled', 'unknown', 0],
+    ['green', `127.0.0.1:${g.port}`, 'enabled', 'unknown', 0]
   ])
 
   const byUrl = encodeURIComponent(b.url)
@@ -27,6 +28,8 @@ t.test('GET /targets and target modes through the admin API', async (t) => {
   for (let i = 0; i < 10; i++) await send(sy.proxyUrl + '/')
   t.equal(b.seen.length, seenBefore, 'a disabled target takes no request')
   t.equal(a.seen.length >= 10, true)
+  const seen = ((await adminCall(sy.adminUrl, 'GET', '/targets', undefined, ops)).json as { targets: Array<{ id: string, health: string }> }).targets
+  t.same(seen.map((x) => x.health), ['healthy', 'unknown', 'unknown'], 'a target that answered a request is healthy; the others are still unknown')
   const state = (await adminCall(sy.adminUrl, 'GET', '/state', undefined, ops)).json as { version: number, weights: unknown }
   t.equal(state.version, 2, 'a target change is a new version')
   t.same(state.weights, { blue: 100, green: 0 })

@@ -76,7 +76,8 @@ t.test('abandoned uploads, malformed chunked bodies and aborted responses never 
     mid.destroy()
   }
   await settled(sy.adminUrl)
-  t.match(await targetList(sy.adminUrl), [{ health: 'healthy', inFlight: 0 }], 'the target was never ejected')
+  // Not ejected; and no request reached it in full, so its health is still unknown (issue 12; was healthy).
+  t.match(await targetList(sy.adminUrl), [{ health: 'unknown', inFlight: 0 }], 'the target was never ejected')
   t.equal(await upstreamErrors(sy.adminUrl), 0, 'no upstream error counted')
   const ok = await rawRequest(port, head('GET /after', ['Host: a']), 'a normal request afterwards')
   t.equal(ok.status, 200)

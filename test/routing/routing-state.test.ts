@@ -1,7 +1,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import {
-  flipTo, historyEntry, IMMEDIATE, initialState, rollback, sameWeights, setWeights,
+  flipTo, historyEntry, IMMEDIATE, initialState, rollback, rollbackTarget, sameWeights, setTargetMode, setWeights, targetModeChanges,
   type RoutingSettings, type RoutingState, type SwitchPolicy
 } from '../../src/routing/routing-state.js'
 import { BUCKETS } from '../../src/routing/types.js'
@@ -51,9 +51,10 @@ t.test('each transition bumps the version by one and remembers what it replaced'
     ['setWeights', start, (s) => setWeights(s, canary, T1), 'weights', canary, IMMEDIATE],
     ['setWeights with a policy', start, (s) => setWeights(s, canary, T1, DRAIN), 'weights', canary, DRAIN],
     ['flipTo', start, (s) => must(t, flipTo(s, 'green', T1)), 'flip', { blue: 0, green: BUCKETS, red: 0 }, IMMEDIATE],
-    ['setWeights keeps the current policy', draining, (s) => setWeights(s, canary, T1), 'weights', canary, DRAIN],
+    // A policy applies to the change that names it: a change that names none is immediate (issue 12).
+    ['setWeights without a policy is immediate, whatever the current one', draining, (s) => setWeights(s, canary, T1), 'weights', canary, IMMEDIATE],
     ['flipTo with a policy', start, (s) => must(t, flipTo(s, 'red', T1, DRAIN)), 'flip', { blue: 0, green: 0, red: BUCKETS }, DRAIN],
-    ['flipTo keeps the current policy', draining, (s) => must(t, flipTo(s, 'green', T1)), 'flip', { blue: 0, green: BUCKETS, red: 0 }, DRAIN],
+    ['flipTo without a policy is immediate, whatever the current one', draining, (s) => must(t, flipTo(s, 'green', T1)), 'flip', { blue: 0, green: BUCKETS, red: 0 }, IMMEDIATE],
     ['rollback', setWeights(start, canary, T1, DRAIN), (s) => must(t, rollback(s, T2)), 'rollback', start.weights, IMMEDIATE]
   ]
   for (const [name, from, run, kind, weights, policy] of cases) {
@@ -84,7 +85,7 @@ t.test('rollback restores the previous settings, and a second rollback toggles b
   const canary = setWeights(start, { blue: 9000, green: 1000, red: 0 }, T1, DRAIN)
   const green = must(t, flipTo(canary, 'green', T2, IMMEDIATE))
   const back = must(t, rollback(green, T3))
-  t.strictSame([back.version, back.weights, back.switchPolicy], [4, canary.weights, DRAIN], 'back to the canary, policy included')
+  t.strictSame([back.version, back.weights, back.switchPolicy], [4, canary.weights, IMMEDIATE], 'back to the canary, at once (the canary\'s drain policy is not restored)')
   t.strictSame(core(back.previous), core(green), 'the flipped state becomes previous')
   const again = must(t, rollback(back, T3))
   t.strictSame([again.version, again.weights, again.switchPolicy], [5, green.weights, IMMEDIATE], 'rolling back the rollback returns to green')
@@ -155,4 +156,56 @@ t.test('sameWeights', async (t) => {
     [{ blue: 10000, green: 0, red: 0, purple: 5 }, { blue: 10000 }, true]
   ]
   for (const [a, b, same] of cases) t.equal(sameWeights(COLORS, a, b), same, `${JSON.stringify(a)} vs ${JSON.stringify(b)}`)
+})
+
+t.test('a rollback after a drain flip moves users at once: no window is inherited', async (t) => {
+  const at = Date.parse(T2.at)
+  const flipped = must(t, flipTo(start, 'green', T2, { mode: 'drain', drainSeconds: 300 }))
+  t.strictSame(flipped.drainUntil, { blue: at + 300_000 }, 'the release flip gives blue a 300 s window')
+  const back = must(t, rollback(flipped, T3))
+  t.strictSame(back.switchPolicy, IMMEDIATE, 'the rollback is immediate')
+  t.strictSame(back.drainUntil, {}, 'green gets no window, blue has weight again')
+  const flipBack = must(t, flipTo(flipped, 'blue', T3))
+  t.strictSame([flipBack.switchPolicy, flipBack.drainUntil], [IMMEDIATE, {}], 'a plain flip back is immediate too')
+  const weightsBack = setWeights(flipped, start.weights, T3)
+  t.strictSame([weightsBack.switchPolicy, weightsBack.drainUntil], [IMMEDIATE, {}], 'and so are plain weights')
+})
+
+t.test('a color already at 0 keeps the window an earlier change gave it', async (t) => {
+  const at = Date.parse(T2.at)
+  const flipped = must(t, flipTo(start, 'green', T2, { mode: 'drain', drainSeconds: 300 }))
+  const canary = setWeights(flipped, { blue: 0, green: 9000, red: 1000 }, T3)
+  t.strictSame(canary.drainUntil, { blue: at + 300_000 }, 'blue stays at 0: its clients keep their promised window')
+})
+
+t.test('previous is the version just before; a rollback after target changes still undoes the last traffic shift', async (t) => {
+  const canary = setWeights(start, { blue: 9000, green: 1000, red: 0 }, T1)
+  const drained = setTargetMode(canary, 'blue', 'b1', 'draining', T2)
+  const disabled = setTargetMode(drained, 'green', 'g1', 'disabled', T2)
+  t.strictSame(core(drained.previous), core(canary), 'a target change: previous is the version before it')
+  t.strictSame(core(disabled.previous), core(drained), 'and again')
+  t.strictSame(core(rollbackTarget(disabled)), core(start), 'what a rollback restores: the settings before the canary')
+  const back = must(t, rollback(disabled, T3))
+  t.strictSame(back.weights, start.weights, 'the rollback undoes the canary, not a target change')
+  t.strictSame(back.targets, { blue: { b1: 'draining' }, green: { g1: 'disabled' } }, 'target modes stay as they are')
+  t.strictSame([back.previous?.version, back.rollbackTo], [disabled.version, undefined], 'the state rolled back from becomes previous')
+  const again = must(t, rollback(back, T3))
+  t.strictSame(again.weights, canary.weights, 'rolling back the rollback returns to the canary')
+  const onlyTargets = setTargetMode(start, 'blue', 'b1', 'disabled', T1)
+  t.strictSame(core(onlyTargets.previous), core(start), 'previous of a target change of the first state')
+  const nothing = rollback(onlyTargets, T2)
+  t.equal(nothing.ok ? 'ok' : nothing.error.code, 'NOTHING_TO_ROLL_BACK', 'no traffic shift yet: nothing to roll back')
+  const shifted = setWeights(drained, { blue: 5000, green: 5000, red: 0 }, T3)
+  t.equal(shifted.rollbackTo, undefined, 'a traffic change: rollback restores previous again')
+  t.strictSame(core(rollbackTarget(shifted)), core(drained))
+})
+
+t.test('targetModeChanges names each target whose mode changed, from and to', async (t) => {
+  const a = setTargetMode(start, 'blue', 'b1', 'draining', T1)
+  const b = setTargetMode(a, 'blue', 'b1', 'disabled', T2)
+  const c = setTargetMode(b, 'blue', 'b1', 'enabled', T3)
+  t.strictSame(targetModeChanges(start, a), [{ color: 'blue', target: 'b1', from: 'enabled', to: 'draining' }])
+  t.strictSame(targetModeChanges(a, b), [{ color: 'blue', target: 'b1', from: 'draining', to: 'disabled' }])
+  t.strictSame(targetModeChanges(b, c), [{ color: 'blue', target: 'b1', from: 'disabled', to: 'enabled' }])
+  t.strictSame(targetModeChanges(c, c), [], 'no change')
 })

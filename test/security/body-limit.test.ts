@@ -41,7 +41,7 @@ t.test('Content-Length over bodyLimit: 413 SWY_ERR_PROXY_BODY_TOO_LARGE for ever
   const huge = await rawRequest(port, head('POST /cl-huge', ['Host: app.example', 'Content-Type: application/octet-stream', 'Content-Length: 99999999999']), 'a 100 GB Content-Length')
   t.equal(huge.status, 413, `a 100 GB Content-Length: 413 (got ${huge.statusLine})`)
   t.equal(blue.received.length, 0, `the upstream was never contacted (got ${blue.received.map((r) => r.url).join(', ')})`)
-  t.same((await targets(sy.adminUrl)).map((x) => x.health), ['healthy'], 'the target is not penalised')
+  t.same((await targets(sy.adminUrl)).map((x) => x.health), ['unknown'], 'the target is not penalised (never contacted: unknown, not ejected)')
   t.equal(await upstreamErrors(sy.adminUrl), 0, 'no upstream error counted')
   const ok = await rawRequest(port, head('GET /after', ['Host: app.example']), 'a normal request afterwards')
   t.equal(ok.status, 200)
@@ -82,7 +82,7 @@ t.test('a chunked body over bodyLimit, any content type: 413 or a closed socket,
       }
     }
   }
-  t.same((await targets(sy.adminUrl)).map((x) => x.health), ['healthy'], 'the target is not penalised')
+  t.same((await targets(sy.adminUrl)).map((x) => x.health), ['unknown'], 'the target is not penalised (never contacted: unknown, not ejected)')
   t.equal(await upstreamErrors(sy.adminUrl), 0, 'no upstream error counted')
   const ok = await rawRequest(port, head('GET /after', ['Host: app.example']), 'a normal request afterwards')
   t.equal(ok.status, 200)

@@ -16,7 +16,7 @@ function switchPolicy (drain: string | undefined): Record<string, unknown> {
   if (drain === undefined) return {}
   const d = parseDuration(drain, '--drain')
   if (!d.ok) throw usageError(d.message)
-  return { switchPolicy: { mode: 'drain', seconds: Math.round(d.value / 1000) } }
+  return { switchPolicy: { mode: 'drain', drainSeconds: Math.round(d.value / 1000) } }
 }
 
 const weightsSpec: CommandSpec = {
