@@ -8,9 +8,11 @@ import { hostname } from 'node:os'
 import { pino, type Logger } from 'pino'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildAdminServer } from './admin/admin-server.js'
+import { RecentFigures } from './admin/recent-figures.js'
+import type { ColorTraffic } from './rollout/types.js'
 import type { LoadedConfig } from './config/load-config.js'
 import type { StoreConfig } from './config/config-types.js'
-import { Metrics } from './metrics/metrics.js'
+import { DURATION_BUCKETS, Metrics } from './metrics/metrics.js'
 import { ActiveChecker } from './health/active-checker.js'
 import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
 import type { PoolClock, TargetPools } from './proxy/target-pool.js'
@@ -94,6 +96,35 @@ function targetAdmin (pools: TargetPools, colors: readonly string[]): TargetAdmi
   }
 }
 
+/**
+ * Each color's cumulative traffic, read from the registry's exposition of
+ * switchyard_requests_total and switchyard_request_duration_seconds. A stand-in until
+ * Metrics has its own traffic() (then: `source: () => metrics.traffic()`).
+ */
+async function trafficOf (metrics: Metrics, colors: readonly string[]): Promise<Record<string, ColorTraffic>> {
+  const out: Record<string, { requests: number, errors: number, buckets: number[] }> = {}
+  for (const c of colors) out[c] = { requests: 0, errors: 0, buckets: new Array<number>(DURATION_BUCKETS.length + 1).fill(0) }
+  const requests = await metrics.registry.getSingleMetric('switchyard_requests_total')?.get()
+  for (const v of requests?.values ?? []) {
+    const row = out[String(v.labels.color)]
+    if (row === undefined) continue
+    row.requests += v.value
+    if (v.labels.code_class === '5xx') row.errors += v.value
+  }
+  const durations = await metrics.registry.getSingleMetric('switchyard_request_duration_seconds')?.get()
+  const cumulative: Record<string, number[]> = {}
+  for (const v of durations?.values ?? []) {
+    if ((v as { metricName?: string }).metricName !== 'switchyard_request_duration_seconds_bucket') continue
+    const list = cumulative[String(v.labels.color)] ??= []
+    list.push(v.value)
+  }
+  for (const [color, cum] of Object.entries(cumulative)) {
+    const row = out[color]
+    if (row !== undefined) row.buckets = cum.map((n, i) => n - (i === 0 ? 0 : cum[i - 1] as number))
+  }
+  return out
+}
+
 /** Starts switchyard on a validated config. */
 export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions = {}): Promise<Running> {
   const { config, colors } = loaded
@@ -169,7 +200,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   })
 
   let closing = false
+  const figures = new RecentFigures({ source: async () => await trafficOf(metrics, colors), colors })
+  figures.start()
   const admin = await buildAdminServer({
+    figures,
     config,
     switchboard,
     metrics,
@@ -189,6 +223,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   try {
     await admin.listen({ host: config.admin.listen.host, port: opts.adminPort ?? config.admin.listen.port })
   } catch (e) {
+    figures.stop()
     await dataPath.server.close()
     throw e
   }
@@ -207,6 +242,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     async close () {
       if (closing) return
       closing = true
+      figures.stop()
       // The data path drains first while /readyz (admin) reports 503 to load balancers.
       await dataPath.server.close()
       await checker?.stop()

@@ -20,6 +20,8 @@ import { adminFailure, problemCode, type FailureLike } from './admin-errors.js'
 import { createAuthenticator, type Principal } from './auth.js'
 import { ADMIN_ROUTE_SCHEMAS, type SwitchPolicyBody, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
+import type { FiguresView } from './recent-figures.js'
+import { fromOwnPage, loadUiAssets, registerUi } from './ui-routes.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -51,6 +53,8 @@ export interface AdminDeps {
   readonly ready: () => { ready: boolean, status: string, detail: string }
   /** The clock, for change timestamps. */
   readonly now?: () => Date
+  /** The recent per-color figures the dashboard charts (src/admin/recent-figures.ts). */
+  readonly figures?: { view (): FiguresView }
 }
 
 const OPEN_ROUTES = new Set(['/healthz', '/readyz', '/metrics'])
@@ -106,6 +110,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   // into a confusing schema error instead of SWY_ERR_ADMIN_UNSUPPORTED_MEDIA_TYPE.
   server.removeContentTypeParser('text/plain')
   const loopbackOnly = isLoopback(config.admin.listen.host)
+  const tls = config.admin.listen.tls !== undefined
+  const uiAssets = loadUiAssets()
 
   server.addHook('onRequest', async (request, reply) => {
     // The admin API is not for browsers, on every route. A web page the operator has open
@@ -113,16 +119,18 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     // token-less loopback listener, or read /metrics (target addresses, error counts) after
     // rebinding its own name to 127.0.0.1; browsers always mark such requests with Origin or
     // Sec-Fetch-Site. A loopback listener also only answers loopback Host names, against DNS
-    // rebinding. Scrapers, probes and scripts send neither header and a loopback Host.
+    // rebinding. Scrapers, probes and scripts send neither header and a loopback Host. The one
+    // browser caller is the dashboard (/ui), served here: same-origin, with its own Origin.
     const site = request.headers['sec-fetch-site']
-    if (request.headers.origin !== undefined || (site !== undefined && site !== 'none')) {
+    if ((request.headers.origin !== undefined || (site !== undefined && site !== 'none')) && !fromOwnPage(request.headers, tls)) {
       return sendError(reply, 'SWY_ERR_ADMIN_CROSS_ORIGIN')
     }
     if (loopbackOnly && !isLoopbackHost(request.headers.host)) {
       return sendError(reply, 'SWY_ERR_ADMIN_CROSS_ORIGIN', `Host "${request.headers.host ?? ''}" is not a loopback name; this admin API listens on loopback only`)
     }
     // Health and metrics need no token (probes and Prometheus carry none).
-    if (OPEN_ROUTES.has(request.url.split('?', 1)[0] as string)) return
+    const path = request.url.split('?', 1)[0] as string
+    if (OPEN_ROUTES.has(path) || uiAssets.has(path)) return
     const write = request.method !== 'GET' && request.method !== 'HEAD'
     const outcome = authenticate(request.headers.authorization, write)
     if (!outcome.ok) {
@@ -250,6 +258,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     const colors = switchboard.state.colors
     return { entries: entries.map((e) => historyView(colors, e)) }
   })
+
+  registerUi(server, { figures: deps.figures, colors: switchboard.state.colors, tokensConfigured: config.admin.tokens.length > 0 }, uiAssets)
 
   server.get('/healthz', async () => ({ status: 'ok' }))
 
