@@ -20,9 +20,9 @@ export function renderTraffic (figures) {
   const colors = figures.colors
   const windowMs = windowOf(figures.at)
   const lines = (key) => colors.map((c) => ({ cls: colorClass(colors, c), values: figures.series[c]?.[key] ?? [] }))
-  drawChart($('chart-rate'), { at: figures.at, lines: lines('rate'), format: rate, windowMs: windowMs })
-  drawChart($('chart-errors'), { at: figures.at, lines: lines('errorRatio'), format: ratio, windowMs: windowMs, minMax: 0.01 })
-  drawChart($('chart-p99'), { at: figures.at, lines: lines('p99'), format: seconds, windowMs: windowMs, minMax: 0.001 })
+  drawChart($('chart-rate'), { at: figures.at, lines: lines('rate'), format: rate, windowMs })
+  drawChart($('chart-errors'), { at: figures.at, lines: lines('errorRatio'), format: ratio, windowMs, minMax: 0.01 })
+  drawChart($('chart-p99'), { at: figures.at, lines: lines('p99'), format: seconds, windowMs, minMax: 0.001 })
   fill($('legend'), colors.map((c) => {
     const s = figures.series[c] ?? { rate: [], errorRatio: [], p99: [] }
     const r = last(s.rate)
