@@ -68,7 +68,12 @@ t.test('the dashboard shows both colors live, sets weights with the slider and r
   await until('the history to list the change', async () => (await page.textContent('[data-testid=history]') ?? '').includes('canary from the dashboard'))
 
   // The picture for the README: the charts with a few seconds of traffic at 70/30.
-  await until('a few more points on the charts', async () => await page.locator('#chart-rate polyline').count() >= 2, { everyMs: 200 })
+  await until('a line per color on the charts', async () => await page.locator('#chart-rate polyline').count() >= 2, { everyMs: 200 })
+  if (process.env.UPDATE_SCREENSHOT === '1') {
+    // For docs/dashboard.png: half a minute of figures, so the lines show the change.
+    const started = Date.now()
+    await until('30 s more of figures', () => Date.now() - started > 30_000, { timeoutMs: 60_000, everyMs: 500 })
+  }
   const artifacts = join(ROOT, 'test/ui/artifacts')
   mkdirSync(artifacts, { recursive: true })
   await page.screenshot({ path: join(artifacts, 'dashboard.png'), fullPage: true })
