@@ -93,6 +93,9 @@ function originOf (url: string): string | undefined {
  * `Sec-Fetch-Site: same-origin`, and the Origin it sends (on writes) is this listener's own
  * origin as the request's Host names it. Browsers set both headers themselves; a page on any
  * other origin (another port of the same host included) gets `same-site` or `cross-site`.
+ * A page on a DNS-rebound name passes this check with its own name as Host: a loopback
+ * listener still refuses non-loopback Host names, and any other listener needs a token,
+ * which the rebound page does not have (sessionStorage is per origin).
  */
 export function fromOwnPage (headers: IncomingHttpHeaders, tls: boolean): boolean {
   if (headers['sec-fetch-site'] !== 'same-origin') return false

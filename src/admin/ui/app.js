@@ -83,7 +83,8 @@ function applyReadOnly () {
 }
 
 async function poll () {
-  if (polling) return
+  // A tab in the background asks nothing; it catches up when shown again.
+  if (polling || document.hidden) return
   polling = true
   try {
     const [state, targets, rollout, history, figures] = await Promise.all([
@@ -136,6 +137,8 @@ $('sign-out').addEventListener('click', () => {
   stop()
   window.location.reload()
 })
+
+document.addEventListener('visibilitychange', () => { if (!document.hidden && timer !== null) void poll() })
 
 takeTokenFromFragment()
 void start()
