@@ -12,6 +12,7 @@ import type { IncomingHttpHeaders } from 'node:http'
 import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance } from 'fastify'
+import { errorBody, ERRORS } from '../errors.js'
 import type { FiguresView } from './recent-figures.js'
 
 /** The page's Content-Security-Policy: nothing but this origin's own files and API. */
@@ -48,8 +49,9 @@ export interface UiDeps {
 }
 
 interface Asset {
-  readonly body: Buffer
+  readonly body: Buffer | string
   readonly type: string
+  readonly status: number
 }
 
 /**
@@ -63,16 +65,24 @@ export function uiDirectory (): string {
   return fileURLToPath(new URL('../../src/admin/ui/', import.meta.url))
 }
 
-/** Reads the page's files: URL path (`/ui/app.js`) → body and content type. */
+/**
+ * Reads the page's files: URL path (`/ui/app.js`) → body and content type. Without them
+ * (an install that left them out) /ui answers SWY_ERR_INTERNAL naming the folder, and the
+ * rest of the admin API works on: the page is a convenience, not a reason to stop.
+ */
 export function loadUiAssets (dir = uiDirectory()): UiAssets {
   const assets = new Map<string, Asset>()
-  for (const name of readdirSync(dir)) {
+  const names = existsSync(join(dir, 'index.html')) ? readdirSync(dir) : []
+  for (const name of names) {
     const type = TYPES[extname(name)]
     if (type === undefined) continue
-    assets.set(`/ui/${name}`, { body: readFileSync(join(dir, name)), type })
+    assets.set(`/ui/${name}`, { body: readFileSync(join(dir, name)), type, status: 200 })
   }
-  const index = assets.get('/ui/index.html')
-  if (index === undefined) throw new Error(`the dashboard's index.html is missing from ${dir}`)
+  const index = assets.get('/ui/index.html') ?? {
+    body: JSON.stringify(errorBody('SWY_ERR_INTERNAL', `the dashboard's files are not installed: no index.html in ${dir}`)) + '\n',
+    type: 'application/json; charset=utf-8',
+    status: ERRORS.SWY_ERR_INTERNAL.status
+  }
   assets.set('/ui', index)
   assets.set('/ui/', index)
   return assets
@@ -114,7 +124,7 @@ export type UiAssets = ReadonlyMap<string, Asset>
 export function registerUi (server: FastifyInstance, deps: UiDeps, assets: UiAssets): void {
   for (const [path, asset] of assets) {
     server.get(path, async (_request, reply) => {
-      void reply.headers(UI_HEADERS).header('content-type', asset.type)
+      void reply.code(asset.status).headers(UI_HEADERS).header('content-type', asset.type)
       return asset.body
     })
   }

@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { UI_CSP, uiDirectory } from '../../src/admin/ui-routes.js'
+import Fastify from 'fastify'
+import { loadUiAssets, registerUi, UI_CSP, uiDirectory } from '../../src/admin/ui-routes.js'
 import { ROOT } from '../helpers/harness.js'
 import { send, startTestSwitchyard, startUpstream, testConfig, untilValue } from '../helpers/services.js'
 
@@ -69,4 +70,18 @@ t.test('on a token-less loopback listener the page needs no token at all', async
 
 t.test('the page\'s files are found next to the module (sources) or in the package\'s src/admin/ui (dist)', async (t) => {
   t.equal(uiDirectory(), join(ROOT, 'src/admin/ui/'))
+})
+
+t.test('without its files the page answers a coded error naming the folder, and the admin API works on', async (t) => {
+  const assets = loadUiAssets(join(ROOT, 'no-such-folder'))
+  t.same([...assets.keys()], ['/ui', '/ui/'])
+  const server = Fastify()
+  registerUi(server, { colors: ['blue'], tokensConfigured: false }, assets)
+  server.get('/state', async () => ({ ok: true }))
+  t.teardown(() => server.close())
+  const page = await server.inject('/ui')
+  t.equal(page.statusCode, 500)
+  t.equal(page.json().error, 'SWY_ERR_INTERNAL')
+  t.match(page.json().message, /dashboard's files are not installed: no index.html in .*no-such-folder/)
+  t.equal((await server.inject('/state')).statusCode, 200)
 })
