@@ -11,7 +11,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import type { IncomingHttpHeaders } from 'node:http'
 import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errorBody, ERRORS } from '../errors.js'
 import type { FiguresView } from './recent-figures.js'
 
@@ -120,14 +120,22 @@ export function fromOwnPage (headers: IncomingHttpHeaders, tls: boolean): boolea
 /** The page and its files by URL path: the only paths under /ui that need no token. */
 export type UiAssets = ReadonlyMap<string, Asset>
 
-/** Registers GET /ui, its files (`assets`, from loadUiAssets) and /ui/api/*. */
+/**
+ * Registers GET /ui, its files (`assets`, from loadUiAssets) under one `GET /ui/*` route (so
+ * the route table and the OpenAPI document list four routes, not one per file) and /ui/api/*.
+ */
 export function registerUi (server: FastifyInstance, deps: UiDeps, assets: UiAssets): void {
-  for (const [path, asset] of assets) {
-    server.get(path, async (_request, reply) => {
-      void reply.code(asset.status).headers(UI_HEADERS).header('content-type', asset.type)
-      return asset.body
-    })
+  const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
+    const path = request.url.split('?', 1)[0] as string
+    const asset = assets.get(path)
+    if (asset === undefined) {
+      return reply.code(ERRORS.SWY_ERR_ADMIN_NOT_FOUND.status).send(errorBody('SWY_ERR_ADMIN_NOT_FOUND', `the dashboard has no file ${path}`))
+    }
+    void reply.code(asset.status).headers(UI_HEADERS).header('content-type', asset.type)
+    return asset.body
   }
+  server.get('/ui', serve)
+  server.get('/ui/*', serve)
   server.get('/ui/api/figures', async (_request, reply) => {
     void reply.headers(UI_HEADERS)
     return deps.figures?.view() ?? { intervalMs: 1000, windowSeconds: 0, colors: deps.colors, at: [], series: {} }

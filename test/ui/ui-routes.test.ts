@@ -44,6 +44,10 @@ t.test('the page and its files need no token and carry a strict CSP; the page\'s
   for (const path of ['/ui/api/figures', '/ui/api/whoami', '/ui/nothing-here', '/ui/../state']) {
     t.equal((await send(sy.adminUrl + path)).status, 401, `${path} needs a token`)
   }
+  const missing = await send(sy.adminUrl + '/ui/nothing-here', { headers: { authorization: `Bearer ${READ}` } })
+  t.equal(missing.status, 404)
+  t.equal((missing.json as { error: string }).error, 'SWY_ERR_ADMIN_NOT_FOUND')
+  t.equal((await send(sy.adminUrl + '/ui/app.js?v=2')).status, 200, 'a query string does not hide a file')
   const whoRead = await send(sy.adminUrl + '/ui/api/whoami', { headers: { authorization: `Bearer ${READ}` } })
   t.same(whoRead.json, { name: 'viewer', write: false, tokenRequired: true })
   const whoWrite = await send(sy.adminUrl + '/ui/api/whoami', { headers: { authorization: `Bearer ${WRITE}` } })
