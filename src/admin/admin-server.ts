@@ -21,7 +21,7 @@ import { createAuthenticator, type Principal } from './auth.js'
 import { ADMIN_ROUTE_SCHEMAS, type SwitchPolicyBody, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
 import type { FiguresView } from './recent-figures.js'
-import { fromOwnPage, loadUiAssets, registerUi } from './ui-routes.js'
+import { fromOwnPage, isUiPagePath, loadUiAssets, registerUi } from './ui-routes.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -130,7 +130,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     }
     // Health and metrics need no token (probes and Prometheus carry none).
     const path = request.url.split('?', 1)[0] as string
-    if (OPEN_ROUTES.has(path) || uiAssets.has(path)) return
+    if (OPEN_ROUTES.has(path) || isUiPagePath(path)) return
     const write = request.method !== 'GET' && request.method !== 'HEAD'
     const outcome = authenticate(request.headers.authorization, write)
     if (!outcome.ok) {

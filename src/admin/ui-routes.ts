@@ -84,7 +84,6 @@ export function loadUiAssets (dir = uiDirectory()): UiAssets {
     status: ERRORS.SWY_ERR_INTERNAL.status
   }
   assets.set('/ui', index)
-  assets.set('/ui/', index)
   return assets
 }
 
@@ -117,12 +116,20 @@ export function fromOwnPage (headers: IncomingHttpHeaders, tls: boolean): boolea
   return own !== undefined && originOf(origin) === own
 }
 
-/** The page and its files by URL path: the only paths under /ui that need no token. */
+/**
+ * True for the page and its files (`/ui`, `/ui/<file>`): the paths that need no token (a
+ * browser cannot send one when it loads them). An unknown file is a 404 that says nothing.
+ */
+export function isUiPagePath (path: string): boolean {
+  return path === '/ui' || /^\/ui\/[^/]+$/.test(path)
+}
+
+/** The page and its files by URL path. */
 export type UiAssets = ReadonlyMap<string, Asset>
 
 /**
- * Registers GET /ui, its files (`assets`, from loadUiAssets) under one `GET /ui/*` route (so
- * the route table and the OpenAPI document list four routes, not one per file) and /ui/api/*.
+ * Registers GET /ui, its files (`assets`, from loadUiAssets) under one `GET /ui/:file` route
+ * (so the route table and the OpenAPI document list four routes, not one per file) and /ui/api/*.
  */
 export function registerUi (server: FastifyInstance, deps: UiDeps, assets: UiAssets): void {
   const serve = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> => {
@@ -135,7 +142,7 @@ export function registerUi (server: FastifyInstance, deps: UiDeps, assets: UiAss
     return asset.body
   }
   server.get('/ui', serve)
-  server.get('/ui/*', serve)
+  server.get('/ui/:file', serve)
   server.get('/ui/api/figures', async (_request, reply) => {
     void reply.headers(UI_HEADERS)
     return deps.figures?.view() ?? { intervalMs: 1000, windowSeconds: 0, colors: deps.colors, at: [], series: {} }
