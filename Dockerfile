@@ -13,6 +13,8 @@ ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# The dashboard's page files (served by dist/admin/ui-routes.js from here; tsc copies no .js/.css/.html).
+COPY --from=build /app/src/admin/ui ./src/admin/ui
 COPY package.json ./
 COPY config ./config
 RUN mkdir -p /app/data && chown node:node /app/data

@@ -4,6 +4,7 @@
 #   redis-server         Debian package redis-server  (test/helpers/redis.ts: one per test file)
 #   promtool, prometheus Debian package prometheus    (test/metrics: lint metrics and rules, scrape)
 #   timeout              coreutils                    (bounds the life of a spawned prometheus)
+#   chromium             Debian package chromium      (test/ui: the dashboard in a real browser, via playwright-core)
 #
 # What is missing is installed with apt-get when this runs as root on a machine that has it
 # (the way CI's .ci/run always did), unless SWITCHYARD_TEST_NO_INSTALL=1. Otherwise it stops
@@ -18,8 +19,8 @@ if [ "$node_major" -lt "$need_node_major" ]; then
 fi
 
 # command → Debian package
-declare -A package_of=([redis-server]=redis-server [promtool]=prometheus [prometheus]=prometheus [timeout]=coreutils)
-commands=(redis-server promtool prometheus timeout)
+declare -A package_of=([redis-server]=redis-server [promtool]=prometheus [prometheus]=prometheus [timeout]=coreutils [chromium]=chromium)
+commands=(redis-server promtool prometheus timeout chromium)
 
 missing_packages () {
   local cmd pkgs=()

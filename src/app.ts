@@ -8,6 +8,7 @@ import { hostname } from 'node:os'
 import { pino, type Logger } from 'pino'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
 import { buildAdminServer } from './admin/admin-server.js'
+import { RecentFigures } from './admin/recent-figures.js'
 import type { LoadedConfig } from './config/load-config.js'
 import type { StoreConfig } from './config/config-types.js'
 import { Metrics } from './metrics/metrics.js'
@@ -191,8 +192,11 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   const rollouts = new RolloutControl({ switchboard, onChange: () => { driver.poke() }, log: logger })
 
   let closing = false
+  const figures = new RecentFigures({ source: () => metrics.traffic(), colors })
+  figures.start()
   const admin = await buildAdminServer({
     rollouts,
+    figures,
     config,
     switchboard,
     metrics,
@@ -214,6 +218,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   try {
     await admin.listen({ host: config.admin.listen.host, port: opts.adminPort ?? config.admin.listen.port })
   } catch (e) {
+    figures.stop()
     await dataPath.server.close()
     throw e
   }
@@ -234,6 +239,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     async close () {
       if (closing) return
       closing = true
+      figures.stop()
       // The data path drains first while /readyz (admin) reports 503 to load balancers.
       await dataPath.server.close()
       await checker?.stop()

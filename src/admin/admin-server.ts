@@ -25,6 +25,8 @@ import { historyView, stateView } from './state-view.js'
 import { switchPolicyOf } from './switch-policy-body.js'
 import type { RolloutControl } from '../rollout/control.js'
 import { registerRolloutRoutes } from './rollout-routes.js'
+import type { FiguresView } from './recent-figures.js'
+import { fromOwnPage, isUiPagePath, loadUiAssets, registerUi } from './ui-routes.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -58,6 +60,8 @@ export interface AdminDeps {
   readonly now?: () => Date
   /** Rollouts: the routes, and the guard of manual weight changes while one is active. */
   readonly rollouts?: RolloutControl
+  /** The recent per-color figures the dashboard charts (src/admin/recent-figures.ts). */
+  readonly figures?: { view (): FiguresView }
 }
 
 const OPEN_ROUTES = new Set(['/', '/healthz', '/readyz', '/metrics', '/openapi.json'])
@@ -111,6 +115,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   const loopbackOnly = isLoopback(config.admin.listen.host)
   // Before any route: the OpenAPI document lists the routes added after it (GET /openapi.json).
   await registerOpenApi(server)
+  const tls = config.admin.listen.tls !== undefined
+  const uiAssets = loadUiAssets()
 
   server.addHook('onRequest', async (request, reply) => {
     // The admin API is not for browsers, on every route. A web page the operator has open
@@ -118,16 +124,18 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     // token-less loopback listener, or read /metrics (target addresses, error counts) after
     // rebinding its own name to 127.0.0.1; browsers always mark such requests with Origin or
     // Sec-Fetch-Site. A loopback listener also only answers loopback Host names, against DNS
-    // rebinding. Scrapers, probes and scripts send neither header and a loopback Host.
+    // rebinding. Scrapers, probes and scripts send neither header and a loopback Host. The one
+    // browser caller is the dashboard (/ui), served here: same-origin, with its own Origin.
     const site = request.headers['sec-fetch-site']
-    if (request.headers.origin !== undefined || (site !== undefined && site !== 'none')) {
+    if ((request.headers.origin !== undefined || (site !== undefined && site !== 'none')) && !fromOwnPage(request.headers, tls)) {
       return sendError(reply, 'SWY_ERR_ADMIN_CROSS_ORIGIN')
     }
     if (loopbackOnly && !isLoopbackHost(request.headers.host)) {
       return sendError(reply, 'SWY_ERR_ADMIN_CROSS_ORIGIN', `Host "${request.headers.host ?? ''}" is not a loopback name; this admin API listens on loopback only`)
     }
     // Health and metrics need no token (probes and Prometheus carry none).
-    if (OPEN_ROUTES.has(request.url.split('?', 1)[0] as string)) return
+    const path = request.url.split('?', 1)[0] as string
+    if (OPEN_ROUTES.has(path) || isUiPagePath(path)) return
     const write = request.method !== 'GET' && request.method !== 'HEAD'
     const outcome = authenticate(request.headers.authorization, write)
     if (!outcome.ok) {
@@ -281,6 +289,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     if (!prefersHtml(request.headers.accept)) return adminIndex()
     return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'").send(adminIndexHtml())
   })
+  registerUi(server, { figures: deps.figures, colors: switchboard.state.colors, tokensConfigured: config.admin.tokens.length > 0 }, uiAssets)
 
   server.get('/healthz', async () => ({ status: 'ok' }))
 

@@ -69,3 +69,32 @@ t.test('with tokens, the open routes still need no token, but refuse browsers', 
     refused(t, await send(sy.adminUrl + path, { headers: { origin: 'https://evil.example', authorization: `Bearer ${'t'.repeat(32)}` } }), `${path} with Origin and a valid token`)
   }
 })
+
+t.test('the dashboard\'s own same-origin requests pass; every other browser request is still refused', async (t) => {
+  const blue = await startUpstream(t, 'blue')
+  const green = await startUpstream(t, 'green')
+  const sy = await startTestSwitchyard(t, testConfig([blue, green]))
+  const port = new URL(sy.adminUrl).port
+  const own = `http://127.0.0.1:${port}`
+  const version = async (): Promise<number> => ((await adminCall(sy.adminUrl, 'GET', '/state')).json as { version: number }).version
+  const v0 = await version()
+
+  const flip = (to: string, headers: Record<string, string>): Promise<Answer> => adminCall(sy.adminUrl, 'POST', '/flip', { to }, headers)
+  const sameOrigin = { 'sec-fetch-site': 'same-origin' }
+  refused(t, await flip('green', { ...sameOrigin, origin: `http://127.0.0.1:${Number(port) + 1}` }), 'same-origin claimed, Origin of another port')
+  refused(t, await flip('green', { ...sameOrigin, origin: 'null' }), 'same-origin claimed, Origin: null')
+  refused(t, await flip('green', { ...sameOrigin, origin: `https://127.0.0.1:${port}` }), 'same-origin claimed, Origin with another scheme')
+  refused(t, await flip('green', { ...sameOrigin, origin: `http://evil.example:${port}`, host: `evil.example:${port}` }), 'a DNS-rebound page: its own origin, but not a loopback Host')
+  refused(t, await flip('green', { 'sec-fetch-site': 'same-site', origin: `http://127.0.0.1:${Number(port) + 1}` }), 'a page on another port of this host (same-site)')
+  refused(t, await flip('green', { origin: own }), 'our own Origin without Sec-Fetch-Site: same-origin')
+  refused(t, await flip('green', { 'sec-fetch-site': 'none', origin: own }), 'our own Origin with Sec-Fetch-Site: none')
+  refused(t, await send(sy.adminUrl + '/ui', { headers: { 'sec-fetch-site': 'cross-site' } }), 'the page itself, loaded from another site')
+  t.equal(await version(), v0, 'nothing changed')
+
+  const ok = await flip('green', { ...sameOrigin, origin: own, host: `127.0.0.1:${port}` })
+  t.equal(ok.status, 200, `the page's own write (Sec-Fetch-Site: same-origin, its own Origin): ${ok.body}`)
+  t.equal((await flip('blue', { ...sameOrigin, origin: `http://LOCALHOST:${port}`, host: `localhost:${port}` })).status, 200, 'the page opened as localhost (Origin compared normalised)')
+  t.equal((await send(sy.adminUrl + '/state', { headers: sameOrigin })).status, 200, 'the page\'s own read (no Origin on a same-origin GET)')
+  t.equal((await send(sy.adminUrl + '/ui/app.js', { headers: sameOrigin })).status, 200, 'the page\'s own script')
+  t.equal(await version(), v0 + 2)
+})

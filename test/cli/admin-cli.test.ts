@@ -32,7 +32,7 @@ t.test('status, weights, flip, rollback, history, targets, instances and --json 
   t.match(status.stdout, /applied on 1 of 1 instance/, 'and how many instances applied it')
   t.match(status.stdout, /blue\s+█{40}\s+100 %/, 'blue at 100 as a full bar')
   t.match(status.stdout, /green\s+░{40}\s+0 %/, 'green at 0 as an empty bar')
-  t.match(status.stdout, new RegExp(`blue\\s+127\\.0\\.0\\.1:${blue.port}\\s+${blue.url.replace(/\./g, '\\.')}\\s+enabled\\s+healthy\\s+0`), 'the targets with mode, health, in flight')
+  t.match(status.stdout, new RegExp(`blue\\s+127\\.0\\.0\\.1:${blue.port}\\s+${blue.url.replace(/\./g, '\\.')}\\s+enabled\\s+unknown\\s+0`), 'the targets with mode, health (unknown: not contacted yet), in flight')
   t.match(status.stdout, /last change\s+v1 init/, 'the last change')
   t.notOk(status.stdout.includes('\x1b['), 'no colors when stdout is not a terminal')
 
@@ -142,7 +142,7 @@ t.test('drain --wait shows the requests in flight going down, then exits 0', asy
 
   const draining = spawnCli(t, ['drain', 'blue', id, '--wait=60s', '--reason', 'kernel upgrade'], env)
   await until('the CLI to show one request in flight', () => draining.stdout().includes(`blue/${id}: 1 request in flight`), { detail: () => draining.stdout() + draining.stderr() })
-  t.match(draining.stdout(), new RegExp(`blue/${id} draining \\(state v2\\)\\n.*\\n.*draining\\s+healthy\\s+1`), 'it printed the target, draining, with one in flight')
+  t.match(draining.stdout(), new RegExp(`blue/${id} draining \\(state v2\\)\\n.*\\n.*draining\\s+unknown\\s+1`), 'it printed the target, draining, with one in flight')
   held.open()
   t.equal((await inFlight).body, 'blue', 'the request in flight finishes')
   const exit = await draining.exited

@@ -6,7 +6,7 @@ import t, { type Test } from 'tap'
 import { ROOT } from './harness.js'
 
 /** What scripts/test-deps.sh runs, and the programs it looks for. */
-const PROGRAMS = ['node', 'id', 'apt-get', 'redis-server', 'promtool', 'prometheus', 'timeout']
+const PROGRAMS = ['node', 'id', 'apt-get', 'redis-server', 'promtool', 'prometheus', 'timeout', 'chromium']
 
 /** A PATH of one directory linking the programs above (where this machine has them) except `hidden`. */
 function pathWithout (t: Test, hidden: readonly string[]): string {
@@ -45,4 +45,10 @@ t.test('several missing packages are named in the same one line', async (t) => {
   t.equal(r.status, 1)
   t.equal(r.stderr.trimEnd().split('\n').length, 1)
   t.match(r.stderr, /install the Debian packages redis-server prometheus with: .*apt-get install -y --no-install-recommends redis-server prometheus/)
+})
+
+t.test('a missing chromium (the dashboard\'s browser tests) is named with its Debian package', async (t) => {
+  const r = testDeps({ PATH: pathWithout(t, ['chromium']), SWITCHYARD_TEST_NO_INSTALL: '1' })
+  t.equal(r.status, 1)
+  t.match(r.stderr, /^npm test needs chromium \(not on the PATH\): install the Debian package chromium with: sudo apt-get update && sudo apt-get install -y --no-install-recommends chromium\n$/)
 })
