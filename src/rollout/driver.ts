@@ -159,6 +159,7 @@ export class RolloutDriver {
     }
     if (out.ok) {
       this.#last = write.rollout
+      this.#o.metrics?.rolloutPhase(write.rollout.phase, write.rollout.stepIndex)
       auditRolloutWrite(this.#log, write)
     }
     return out.ok
