@@ -114,19 +114,18 @@ export function demoBanner (running: Running, upstreams: readonly DemoUpstream[]
 switchyard demo is up
   proxy     ${p}
   admin     ${a}
+  dashboard ${a}/ui
   upstreams ${[...byColor].map(([c, urls]) => `${c} ${urls.join(' ')}`).join('\n            ')}
   state     version ${state.version} from ${stateShown}: ${weights}${ownState && state.version > 1 ? ' (kept from the last demo; `switchyard demo --reset` starts fresh)' : ''}
 
-try:
-  curl -s ${p}/                                   # answers with the serving color
+try (in the package, \`npx switchyard\` talks to ${a}):
   for i in $(seq 100); do curl -s ${p}/; done | sort | uniq -c      # now: ${weights}
-  curl -s -X PUT ${a}/weights ${json} -d '{"weights":{"blue":90,"green":10},"reason":"demo canary"}'
-  curl -s -X POST ${a}/flip ${json} -d '{"to":"green"}'
-  curl -s -X POST ${a}/rollback
-  curl -s ${a}/state
-  curl -s ${a}/targets
-  curl -s ${a}/history
-  curl -s ${a}/metrics | grep ^switchyard_requests_total
+  npx switchyard status
+  npx switchyard weights blue=90 green=10 --reason "demo canary"
+  npx switchyard flip green
+  npx switchyard rollback
+  npx switchyard history
+  npx switchyard targets
 
 make ${faulty} fail or slow down (a fault switch on each demo upstream; /healthz stays up):
   for u in ${faultUrls}; do curl -s -X POST $u/fault -d '{"errorRate":0.2,"delayMs":300}'; done
@@ -134,8 +133,10 @@ make ${faulty} fail or slow down (a fault switch on each demo upstream; /healthz
 
 a canary that rolls back by itself when ${faulty} misbehaves (it needs traffic to judge):
   while sleep 0.02; do curl -s ${p}/ >/dev/null; done &
-  curl -s -X POST ${a}/rollouts ${json} -d '{"to":"${faulty}","steps":[{"weight":10,"pauseSeconds":30},{"weight":50,"pauseSeconds":30},{"weight":100}],"analysis":{"intervalSeconds":10,"minRequests":20}}'
-  curl -s ${a}/rollout                            # then turn the fault on and watch it roll back
+  npx switchyard flip ${state.colors[0] ?? 'blue'}
+  npx switchyard rollout start --to ${faulty} --steps 10,50,100 --pause 30s --interval 10s --min-requests 20 --watch
+  (then turn the fault on: the rollout rolls back within two intervals; the same as curl:
+   curl -s -X POST ${a}/rollouts ${json} -d '{"to":"${faulty}","steps":[{"weight":10,"pauseSeconds":30},{"weight":50,"pauseSeconds":30},{"weight":100}],"analysis":{"intervalSeconds":10,"minRequests":20}}')
 (Ctrl-C to stop)
 `
 }

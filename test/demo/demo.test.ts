@@ -30,6 +30,8 @@ t.test('three targets per color, a banner with the real weights, a kept state an
   t.match(first.banner, 'blue 50 %, green 50 %', 'a fresh demo starts at 50/50')
   for (const u of first.upstreams) t.match(first.banner, u.url, `the banner prints ${u.url}`)
   t.match(first.banner, /curl -s -X POST \$u\/fault -d '\{"errorRate":0\.2,"delayMs":300\}'/, 'and how to make a color fail')
+  t.match(first.banner, `dashboard ${first.running.adminUrl}/ui`, 'the dashboard URL')
+  t.match(first.banner, 'npx switchyard rollout start --to green', 'a canary with the CLI, no JSON')
   t.equal((await adminCall(first.running.adminUrl, 'PUT', '/weights', { weights: { blue: 90, green: 10 } })).status, 200)
   await first.closeUpstreams()
 
