@@ -20,7 +20,7 @@ export const UPSTREAM_ERROR_KINDS = ['connect', 'timeout', 'reset', 'bad_respons
 /** One upstream failure kind. */
 export type UpstreamErrorKind = typeof UPSTREAM_ERROR_KINDS[number]
 
-const SWITCH_KINDS: readonly ChangeKind[] = ['weights', 'flip', 'rollback', 'target']
+const SWITCH_KINDS: readonly ChangeKind[] = ['weights', 'flip', 'rollback', 'target', 'rollout']
 
 /** Label value for requests that no color served. */
 export const NO_COLOR = 'none'
