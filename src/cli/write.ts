@@ -49,14 +49,16 @@ export function writeSettings (p: Parsed): WriteSettings {
     if (!n.ok) throw usageError(n.message)
     ifMatch = n.value
   }
+  return { reason: str(p, 'reason'), ifMatch, waitMs: waitOption(p), force: flag(p, 'force') }
+}
+
+/** `--wait[=MS]` in milliseconds, or undefined when not given (a usage error when malformed). */
+export function waitOption (p: Parsed): number | undefined {
   const waitText = str(p, 'wait')
-  let waitMs: number | undefined
-  if (waitText !== undefined) {
-    const d = parseDuration(waitText, '--wait', 'ms')
-    if (!d.ok) throw usageError(d.message)
-    waitMs = d.value
-  }
-  return { reason: str(p, 'reason'), ifMatch, waitMs, force: flag(p, 'force') }
+  if (waitText === undefined) return undefined
+  const d = parseDuration(waitText, '--wait', 'ms')
+  if (!d.ok) throw usageError(d.message)
+  return d.value
 }
 
 /** The headers of a write (If-Match). */

@@ -6,12 +6,12 @@
 import { CLIENT_OPTIONS, str, type CommandSpec, type Parsed } from '../args.js'
 import type { AdminClient } from '../client.js'
 import { clientFor, jsonText, wantsJson, type Command, type Context } from '../context.js'
-import { CliError, EXIT, usageError, type ExitCode } from '../exit.js'
+import { CliError, EXIT, type ExitCode } from '../exit.js'
 import { rewind, rowsOf } from '../render.js'
 import { targetsTable } from '../state-render.js'
-import { formatDuration, parseDuration } from '../values.js'
+import { formatDuration } from '../values.js'
 import { asRecord, listOf, type TargetBody } from '../views.js'
-import { DEFAULT_WAIT_MS } from '../write.js'
+import { DEFAULT_WAIT_MS, waitOption } from '../write.js'
 
 type Action = 'drain' | 'enable' | 'disable'
 
@@ -65,13 +65,7 @@ function command (action: Action): Command {
     spec: spec(action),
     run: async (p: Parsed, ctx) => {
       const [color = '', target = ''] = p.positionals
-      const waitText = str(p, 'wait')
-      let waitMs: number | undefined
-      if (waitText !== undefined) {
-        const d = parseDuration(waitText, '--wait', 'ms')
-        if (!d.ok) throw usageError(d.message)
-        waitMs = d.value
-      }
+      const waitMs = waitOption(p)
       const reason = str(p, 'reason')
       const client = clientFor(p, ctx)
       const a = await client.call({
