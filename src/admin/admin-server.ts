@@ -125,16 +125,20 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     // rebinding its own name to 127.0.0.1; browsers always mark such requests with Origin or
     // Sec-Fetch-Site. A loopback listener also only answers loopback Host names, against DNS
     // rebinding. Scrapers, probes and scripts send neither header and a loopback Host. The one
-    // browser caller is the dashboard (/ui), served here: same-origin, with its own Origin.
+    // browser caller is the dashboard (/ui), served here: same-origin, with its own Origin,
+    // and only on the routes that need a token or are the page's own files. The open routes
+    // (/metrics, /readyz, /healthz, /, /openapi.json) answer no browser at all: on a listener
+    // that is not loopback-only, a DNS-rebound page is "same-origin" with itself and would
+    // otherwise read /metrics (target addresses, error counts) without a token.
     const site = request.headers['sec-fetch-site']
-    if ((request.headers.origin !== undefined || (site !== undefined && site !== 'none')) && !fromOwnPage(request.headers, tls)) {
+    const path = request.url.split('?', 1)[0] as string
+    if ((request.headers.origin !== undefined || (site !== undefined && site !== 'none')) && (OPEN_ROUTES.has(path) || !fromOwnPage(request.headers, tls))) {
       return sendError(reply, 'SWY_ERR_ADMIN_CROSS_ORIGIN')
     }
     if (loopbackOnly && !isLoopbackHost(request.headers.host)) {
       return sendError(reply, 'SWY_ERR_ADMIN_CROSS_ORIGIN', `Host "${request.headers.host ?? ''}" is not a loopback name; this admin API listens on loopback only`)
     }
     // Health and metrics need no token (probes and Prometheus carry none).
-    const path = request.url.split('?', 1)[0] as string
     if (OPEN_ROUTES.has(path) || isUiPagePath(path)) return
     const write = request.method !== 'GET' && request.method !== 'HEAD'
     const outcome = authenticate(request.headers.authorization, write)
