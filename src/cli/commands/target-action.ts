@@ -35,7 +35,7 @@ function spec (action: Action): CommandSpec {
       ...CLIENT_OPTIONS
     ],
     positionals: { min: 2, max: 2, names: ['COLOR', 'TARGET (its id or URL; see switchyard targets)'] },
-    notes: ['TARGET is the id GET /targets shows (e.g. blue-1) or the target\'s URL.'],
+    notes: ['TARGET is the id GET /targets shows (e.g. blue-1) or the target\'s URL.', ...(waits ? ['--wait counts the requests in flight on the instance behind --admin (each instance counts its own).'] : [])],
     examples: [`${action} blue blue-1${waits ? ' --wait=2m' : ''} --reason "kernel upgrade"`, `${action} green http://10.0.0.7:8080`]
   }
 }
