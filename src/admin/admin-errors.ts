@@ -5,7 +5,8 @@
  * JSON"); a client error it does not know is said as it is, and anything else is a 500
  * SWY_ERR_INTERNAL, logged.
  */
-import { ERRORS, PROBLEM_ERRORS, type ErrorCode } from '../errors.js'
+import type { FastifyReply } from 'fastify'
+import { errorBody, ERRORS, PROBLEM_ERRORS, type ErrorCode } from '../errors.js'
 import type { Problem } from '../routing/types.js'
 
 /** What the admin API answers for a failure: a code of the error table and a message. */
@@ -114,4 +115,9 @@ function allowedProperties (schema: unknown): string[] {
 /** The code of a problem the routing core reported (PROBLEM_ERRORS, never `SWY_ERR_${code}`). */
 export function problemCode (problem: Problem): ErrorCode {
   return PROBLEM_ERRORS[problem.code]
+}
+
+/** Answers `{ error, message }` with the code's status (the message: the table's, unless given). */
+export function sendError (reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
+  return reply.code(ERRORS[code].status).send(errorBody(code, message))
 }

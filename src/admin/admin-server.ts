@@ -9,14 +9,14 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Config } from '../config/config-types.js'
 import { isLoopback } from '../config/load-config.js'
-import { errorBody, ERRORS, rawErrorResponse, type ErrorCode } from '../errors.js'
+import { rawErrorResponse } from '../errors.js'
 import { loadTls } from '../tls.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
 import type { InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
-import { adminFailure, problemCode, type FailureLike } from './admin-errors.js'
+import { adminFailure, problemCode, sendError, type FailureLike } from './admin-errors.js'
 import { adminIndex, adminIndexHtml, prefersHtml } from './admin-index.js'
 import { createAuthenticator, type Principal } from './auth.js'
 import { registerOpenApi } from './openapi.js'
@@ -65,10 +65,6 @@ export interface AdminDeps {
 }
 
 const OPEN_ROUTES = new Set(['/', '/healthz', '/readyz', '/metrics', '/openapi.json'])
-
-function sendError (reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
-  return reply.code(ERRORS[code].status).send(errorBody(code, message))
-}
 
 /** True for a Host header naming this machine (a loopback address or localhost, any port). */
 export function isLoopbackHost (host: string | undefined): boolean {

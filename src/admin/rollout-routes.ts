@@ -5,11 +5,11 @@
  * lease holder takes it from there.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import type { FastifyInstance, FastifyReply } from 'fastify'
-import { errorBody, ERRORS, type ErrorCode } from '../errors.js'
+import type { FastifyInstance } from 'fastify'
 import { ROLLOUT_ACTIONS, type RolloutControl } from '../rollout/control.js'
 import { rolloutView } from '../rollout/rollout-view.js'
 import type { Rollout } from '../rollout/types.js'
+import { sendError } from './admin-errors.js'
 import { ROLLOUT_ROUTE_SCHEMAS } from './rollout-schemas.js'
 
 /** What the rollout routes need. */
@@ -17,10 +17,6 @@ export interface RolloutRouteDeps {
   readonly control: RolloutControl
   readonly colors: readonly string[]
   readonly now?: () => number
-}
-
-function sendError (reply: FastifyReply, code: ErrorCode, message?: string): FastifyReply {
-  return reply.code(ERRORS[code].status).send(errorBody(code, message))
 }
 
 /** Registers the rollout routes on the admin server (its auth hook applies to them). */

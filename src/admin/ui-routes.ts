@@ -13,6 +13,7 @@ import { extname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { errorBody, ERRORS } from '../errors.js'
+import { sendError } from './admin-errors.js'
 import type { FiguresView } from './recent-figures.js'
 
 /** The page's Content-Security-Policy: nothing but this origin's own files and API. */
@@ -136,7 +137,7 @@ export function registerUi (server: FastifyInstance, deps: UiDeps, assets: UiAss
     const path = request.url.split('?', 1)[0] as string
     const asset = assets.get(path)
     if (asset === undefined) {
-      return reply.code(ERRORS.SWY_ERR_ADMIN_NOT_FOUND.status).send(errorBody('SWY_ERR_ADMIN_NOT_FOUND', `the dashboard has no file ${path}`))
+      return sendError(reply, 'SWY_ERR_ADMIN_NOT_FOUND', `the dashboard has no file ${path}`)
     }
     void reply.code(asset.status).headers(UI_HEADERS).header('content-type', asset.type)
     return asset.body

@@ -21,8 +21,8 @@ import type { RolloutWrite } from '../state/store.js'
 import { countsOf, judge } from './analysis.js'
 import { advance, completesOnApply, confirmed, end, isFullStep, revise, stepComplete, stepElapsedMs, stepWeights, withAnalysis } from './plan.js'
 import { auditRolloutWrite, eventEntry, rolloutActor, stepText, weightsChange } from './records.js'
-import { histogramQuantile, intervalFigures, snapshotOf } from './traffic.js'
-import { isFinal, type ColorTraffic, type Rollout, type RolloutPhase, type RolloutStep, type TrafficReport, type Verdict } from './types.js'
+import { intervalFigures, sideFigures, snapshotOf } from './traffic.js'
+import { isFinal, type Rollout, type RolloutPhase, type RolloutStep, type TrafficReport, type Verdict } from './types.js'
 
 /** What the driver reports to metrics. */
 export interface RolloutMetrics {
@@ -44,11 +44,6 @@ export interface RolloutDriverOptions {
 }
 
 const SILENT: SwitchboardLog = { info () {}, warn () {}, error () {} }
-
-/** One side of an interval as the analysis takes it. */
-function side (t: ColorTraffic, quantile: number): { requests: number, errors: number, latency: number | null } {
-  return { requests: t.requests, errors: t.errors, latency: histogramQuantile(t.buckets, DURATION_BUCKETS, quantile) }
-}
 
 /** Drives the rollout while this instance holds the lease; reports the phase either way. */
 export class RolloutDriver {
@@ -182,9 +177,8 @@ export class RolloutDriver {
         }
         const left = Date.parse(r.intervalStartedAt) + intervalMs - now
         if (left > 0) return left
-        const t = intervalFigures(r.baseline, await this.#instances(), r.from)
-        const s = side(t, r.analysis.latencyQuantile)
-        const reference = { requests: s.requests, errorRatio: s.requests === 0 ? 0 : s.errors / s.requests, latency: s.latency }
+        const s = sideFigures(intervalFigures(r.baseline, await this.#instances(), r.from), r.analysis.latencyQuantile, DURATION_BUCKETS)
+        const reference = { requests: s.requests, errorRatio: s.errorRatio, latency: s.latency }
         await this.#write({ expectedRev: r.rev, rollout: revise(r, { reference, stage: 'applying', baseline: null, intervalStartedAt: null }, now) })
         return 0
       }
@@ -224,10 +218,10 @@ export class RolloutDriver {
     }
     const instances = await this.#instances()
     const q = r.analysis.latencyQuantile
-    const to = side(intervalFigures(r.baseline, instances, r.to), q)
+    const to = sideFigures(intervalFigures(r.baseline, instances, r.to), q, DURATION_BUCKETS)
     const ref = isFullStep(r, r.stepIndex) ? r.reference : null
     const from = ref === null
-      ? side(intervalFigures(r.baseline, instances, r.from), q)
+      ? sideFigures(intervalFigures(r.baseline, instances, r.from), q, DURATION_BUCKETS)
       : countsOf(ref)
     // The interval's nominal end: the time to a rollback is measured from here (timer lateness included).
     const at = new Date(intervalEnd).toISOString()

@@ -3,7 +3,7 @@
  * immediate, the step in the history entry) and the history entries of events that change no
  * routing (a pause, an approval, a verdict). Pure.
  */
-import { historyEntry, IMMEDIATE, sameWeights, setWeights, type ChangeMeta, type HistoryEntry, type RolloutEvent, type RoutingSettings, type RoutingState } from '../routing/routing-state.js'
+import { historyEntry, IMMEDIATE, sameWeights, setWeights, type ChangeMeta, type HistoryEntry, settingsOf, type RolloutEvent, type RoutingState } from '../routing/routing-state.js'
 import type { BasisPoints } from '../routing/weights.js'
 import type { RolloutWrite } from '../state/store.js'
 import type { Rollout } from './types.js'
@@ -11,10 +11,6 @@ import type { Rollout } from './types.js'
 /** Who a rollout's own changes are recorded as: the rollout, on behalf of the operator who started it. */
 export function rolloutActor (r: Pick<Rollout, 'id' | 'startedBy'>): string {
   return `rollout:${r.id} (${r.startedBy})`
-}
-
-function settings (s: RoutingState): RoutingSettings {
-  return { version: s.version, weights: s.weights, switchPolicy: s.switchPolicy, targets: s.targets ?? {} }
 }
 
 /** A routing change to `weights` (immediate), or undefined when the state already routes so. */
@@ -27,7 +23,7 @@ export function weightsChange (state: RoutingState, weights: BasisPoints, meta: 
 
 /** A history entry for an event that changes no routing (recorded at the current version). */
 export function eventEntry (state: RoutingState, meta: ChangeMeta, event: RolloutEvent): HistoryEntry {
-  const s = settings(state)
+  const s = settingsOf(state)
   return { version: state.version, kind: 'rollout', changedBy: meta.changedBy, reason: meta.reason, changedAt: meta.at, before: s, after: s, rollout: event }
 }
 

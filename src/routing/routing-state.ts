@@ -93,7 +93,8 @@ export interface RolloutEvent {
 /** The default switch policy. */
 export const IMMEDIATE: SwitchPolicy = Object.freeze({ mode: 'immediate', drainSeconds: 0 })
 
-function settingsOf (s: RoutingSettings): RoutingSettings {
+/** The settings part of a state (as `previous` and history entries record it). */
+export function settingsOf (s: RoutingSettings): RoutingSettings {
   return { version: s.version, weights: s.weights, switchPolicy: s.switchPolicy, targets: s.targets ?? {} }
 }
 
