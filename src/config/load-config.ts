@@ -154,6 +154,16 @@ function semanticChecks (raw: unknown, problems: string[]): BasisPoints | undefi
   if (typeof passive?.baseEjectionMs === 'number' && typeof passive.maxEjectionMs === 'number' && passive.maxEjectionMs < passive.baseEjectionMs) {
     problems.push('health.passive.maxEjectionMs: must be at least baseEjectionMs')
   }
+  // A color's passive block over the global one: the pair it ends up with must hold too.
+  for (const [color, def] of Object.entries(colorTable)) {
+    const own = record(record(record(def)?.health)?.passive)
+    if (own === undefined) continue
+    const base = own.baseEjectionMs ?? passive?.baseEjectionMs ?? 10000
+    const max = own.maxEjectionMs ?? passive?.maxEjectionMs ?? 300000
+    if (typeof base === 'number' && typeof max === 'number' && max < base) {
+      problems.push(`colors.${color}.health.passive.maxEjectionMs: must be at least baseEjectionMs (${max} < ${base}, with the global health.passive block as the default)`)
+    }
+  }
   const proxy = record(root.proxy)
   if (typeof proxy?.headersTimeoutMs === 'number' && typeof proxy.requestTimeoutMs === 'number' && proxy.headersTimeoutMs > proxy.requestTimeoutMs) {
     problems.push('proxy.headersTimeoutMs: must be at most requestTimeoutMs')
