@@ -29,6 +29,9 @@ import { RolloutControl } from './rollout/control.js'
 import { RolloutDriver } from './rollout/driver.js'
 import type { TrafficReport } from './rollout/types.js'
 import { readTls, tlsError } from './tls.js'
+import { AdminAuth } from './admin/auth.js'
+import { Reloader } from './reload/reloader.js'
+import { activePolicyOf, registerCoreReloadables } from './reload/reload-wiring.js'
 
 /** Options beyond the config file. */
 export interface StartOptions {
@@ -43,6 +46,8 @@ export interface StartOptions {
   readonly clock?: { readonly ms: number }
   /** Passive ejection's time and timers instead of the real ones (tests). */
   readonly poolClock?: PoolClock
+  /** Re-reads the config for a reload (SIGHUP, POST /reload); default: the start's config again. */
+  readonly reloadFrom?: () => Promise<LoadedConfig>
 }
 
 /** A running switchyard. */
@@ -54,6 +59,8 @@ export interface Running {
   readonly metrics: Metrics
   readonly dataPath: DataPath
   readonly admin: FastifyInstance
+  /** Re-reads the config (SIGHUP, POST /reload); components register with it to take new configs. */
+  readonly reloader: Reloader
   /** Drains and stops everything; resolves when all is closed. */
   close (): Promise<void>
 }
@@ -155,15 +162,14 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     }
   })
   for (const list of dataPath.pools.byColor) for (const t of list) metrics.targetHealth(t.colorName, t.id, true)
-  const active = config.health.active
-  const checker = active.path === undefined
-    ? undefined
-    : new ActiveChecker({ ...active, path: active.path }, dataPath.pools.byColor.flat().map((t) => ({
-      origin: t.origin,
-      verdict: (healthy: boolean, why: string) => { dataPath.pools.setActiveHealth(t, healthy, why) },
-      confirmed: (why: string) => { dataPath.pools.setActiveHealth(t, true, why) }
-    })), (origin, error) => { logger.error({ target: origin, err: error }, 'active health check round failed; checks go on') })
-  if (checker === undefined) {
+  // Always built: a color's own health block, or a reload, may turn checks on for some targets.
+  const checker = new ActiveChecker(activePolicyOf(config, colors), dataPath.pools.byColor.flat().map((t) => ({
+    origin: t.origin,
+    color: t.colorName,
+    verdict: (healthy: boolean, why: string) => { dataPath.pools.setActiveHealth(t, healthy, why) },
+    confirmed: (why: string) => { dataPath.pools.setActiveHealth(t, true, why) }
+  })), (origin, error) => { logger.error({ target: origin, err: error }, 'active health check round failed; checks go on') })
+  if (checker.checked === 0) {
     logger.warn('no active health check is configured (health.active.path): a dead target is found only by the requests that fail on it, and GET /targets shows a target "unknown" until it answers one')
   }
   switchboard.onSecret((secret) => { dataPath.setSecret(secret) })
@@ -194,7 +200,12 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   let closing = false
   const figures = new RecentFigures({ source: () => metrics.traffic(), colors })
   figures.start()
+  const auth = new AdminAuth(config.admin.tokens)
+  const reloader = new Reloader({ current: loaded, source: opts.reloadFrom ?? (async () => loaded), log: logger })
+  registerCoreReloadables(reloader, { auth, checker, pools: dataPath.pools, upstream: dataPath.upstream, logger })
   const admin = await buildAdminServer({
+    auth,
+    reload: async (by, reason) => await reloader.reload(by, reason),
     rollouts,
     figures,
     config,
@@ -210,7 +221,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
       if (switchboard.storeProblem !== undefined) return { ready: true, status: 'degraded', detail: `the ${store.kind} store holds a value that is not valid (SWY_ERR_STORE_CORRUPT): routing by version ${switchboard.state.version}, writes refused; ${switchboard.storeProblem}` }
       const state = switchboard.state
       const weighted = colors.map((color, i) => ({ color, targets: dataPath.pools.byColor[i] ?? [] })).filter((w) => weightOf(state.weights, w.color) > 0)
-      return targetReadiness(weighted, checker !== undefined, `routing by version ${state.version} from the ${store.kind} store`)
+      return targetReadiness(weighted, checker.checked > 0, `routing by version ${state.version} from the ${store.kind} store`)
     }
   })
 
@@ -236,13 +247,14 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     metrics,
     dataPath,
     admin,
+    reloader,
     async close () {
       if (closing) return
       closing = true
       figures.stop()
       // The data path drains first while /readyz (admin) reports 503 to load balancers.
       await dataPath.server.close()
-      await checker?.stop()
+      await checker.stop()
       await dataPath.closeUpstreams()
       await admin.close()
       await driver.stop()

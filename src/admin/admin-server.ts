@@ -18,13 +18,14 @@ import type { InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { adminFailure, problemCode, sendError, type FailureLike } from './admin-errors.js'
 import { adminIndex, adminIndexHtml, prefersHtml } from './admin-index.js'
-import { createAuthenticator, type Principal } from './auth.js'
+import { AdminAuth, type Principal } from './auth.js'
 import { registerOpenApi } from './openapi.js'
 import { ADMIN_ROUTE_SCHEMAS, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
 import { switchPolicyOf } from './switch-policy-body.js'
 import type { RolloutControl } from '../rollout/control.js'
 import { registerRolloutRoutes } from './rollout-routes.js'
+import { registerReloadRoute, type ReloadHandler } from './reload-route.js'
 import type { FiguresView } from './recent-figures.js'
 import { fromOwnPage, isUiPagePath, loadUiAssets, registerUi } from './ui-routes.js'
 
@@ -62,6 +63,10 @@ export interface AdminDeps {
   readonly rollouts?: RolloutControl
   /** The recent per-color figures the dashboard charts (src/admin/recent-figures.ts). */
   readonly figures?: { view (): FiguresView }
+  /** The authenticator, when its tokens change on a reload (default: admin.tokens, fixed). */
+  readonly auth?: AdminAuth
+  /** POST /reload: re-read the config file (src/admin/reload-route.ts); absent, no such route. */
+  readonly reload?: ReloadHandler
 }
 
 const OPEN_ROUTES = new Set(['/', '/healthz', '/readyz', '/metrics', '/openapi.json'])
@@ -84,7 +89,7 @@ export function parseIfMatch (header: string | undefined): number | undefined {
 export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstance> {
   const { config, switchboard, metrics } = deps
   const now = deps.now ?? (() => new Date())
-  const authenticate = createAuthenticator(config.admin.tokens)
+  const auth = deps.auth ?? new AdminAuth(config.admin.tokens)
   const server = Fastify({
     loggerInstance: deps.logger,
     // A bad percent-encoding or an over-long path segment, answered from the error table.
@@ -137,7 +142,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     // Health and metrics need no token (probes and Prometheus carry none).
     if (OPEN_ROUTES.has(path) || isUiPagePath(path)) return
     const write = request.method !== 'GET' && request.method !== 'HEAD'
-    const outcome = authenticate(request.headers.authorization, write)
+    const outcome = auth.authenticate(request.headers.authorization, write)
     if (!outcome.ok) {
       if (outcome.code !== 'SWY_ERR_AUTH_FORBIDDEN') void reply.header('www-authenticate', 'Bearer realm="switchyard"')
       return sendError(reply, outcome.code)
@@ -289,7 +294,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     if (!prefersHtml(request.headers.accept)) return adminIndex()
     return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'").send(adminIndexHtml())
   })
-  registerUi(server, { figures: deps.figures, colors: switchboard.state.colors, tokensConfigured: config.admin.tokens.length > 0 }, uiAssets)
+  registerUi(server, { figures: deps.figures, colors: switchboard.state.colors, get tokensConfigured () { return auth.configured } }, uiAssets)
+  if (deps.reload !== undefined) registerReloadRoute(server, deps.reload)
 
   server.get('/healthz', async () => ({ status: 'ok' }))
 

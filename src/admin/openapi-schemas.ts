@@ -55,6 +55,7 @@ export const ANSWER_SCHEMAS: Readonly<Record<string, Record<string, unknown>>> =
   },
   HistoryEntry: object({ version: int, kind: str(), changedBy: str(), reason: str(), changedAt: time, before: nullable(ref('Settings')), after: ref('Settings') }),
   History: object({ entries: { type: 'array', items: ref('HistoryEntry'), description: 'newest first' } }),
+  Reload: object({ reloaded: { type: 'boolean', description: 'false: the file changed nothing' }, changed: { type: 'array', items: str(), description: 'the settings that changed, as dotted paths (e.g. admin.tokens, health.active.intervalMs)' } }),
   Health: object({ status: { const: 'ok' } }),
   Ready: object({ status: str('ready | degraded | shutting down'), detail: str(), version: int, storeUp: { type: 'boolean' } }),
   Analysis: object({ at: time, step: int, from: side, to: side, verdict: { enum: ['pass', 'fail', 'inconclusive'] }, why: str() }),

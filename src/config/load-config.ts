@@ -175,8 +175,18 @@ function semanticChecks (raw: unknown, problems: string[]): BasisPoints | undefi
   return weights
 }
 
-function configError (source: string, problems: readonly string[]): SwitchyardError {
-  return new SwitchyardError('SWY_ERR_CONFIG_INVALID', `${source} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+/** SWY_ERR_CONFIG_INVALID with every problem also as a list (a reload answers them as one). */
+export class ConfigError extends SwitchyardError {
+  readonly problems: readonly string[]
+
+  constructor (message: string, problems: readonly string[]) {
+    super('SWY_ERR_CONFIG_INVALID', message)
+    this.problems = problems
+  }
+}
+
+function configError (source: string, problems: readonly string[]): ConfigError {
+  return new ConfigError(`${source} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, problems)
 }
 
 /** Reads, parses and validates a config file (YAML, or JSON by its .json extension). */
@@ -185,13 +195,15 @@ export async function loadConfigFile (path: string, env: NodeJS.ProcessEnv = pro
   try {
     text = await readFile(path, 'utf8')
   } catch (e) {
-    throw new SwitchyardError('SWY_ERR_CONFIG_INVALID', `cannot read config ${path}: ${(e as Error).message}`)
+    const problem = `cannot read config ${path}: ${(e as Error).message}`
+    throw new ConfigError(problem, [problem])
   }
   let parsed: unknown
   try {
     parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
   } catch (e) {
-    throw new SwitchyardError('SWY_ERR_CONFIG_INVALID', `config ${path} cannot be parsed: ${(e as Error).message}`)
+    const problem = `config ${path} cannot be parsed: ${(e as Error).message}`
+    throw new ConfigError(problem, [problem])
   }
   return validateConfig(parsed, env, path)
 }
