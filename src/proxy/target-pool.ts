@@ -18,6 +18,9 @@ export type TargetHealth = 'healthy' | 'unhealthy' | 'ejected' | 'unknown'
  */
 export type TargetSource = 'config' | 'api' | 'dns'
 
+/** How often retiring targets are looked at for removal (ms). */
+export const RETIRE_SWEEP_MS = 25
+
 /** A target joined or left a pool. */
 export type MembershipEvent = { readonly kind: 'added' | 'removed', readonly target: Target }
 
@@ -102,6 +105,8 @@ export class TargetPools {
   readonly #timers = new Set<{ unref (): unknown }>()
   readonly #clock: PoolClock
   readonly #colors: readonly string[]
+  readonly #retiring = new Set<Target>()
+  #sweepTimer: { unref (): unknown } | undefined
 
   constructor (colors: readonly string[], targets: ReadonlyArray<readonly TargetConfig[]>, policy: OutlierPolicy, onHealth: (e: HealthEvent) => void = () => {}, clock: PoolClock = realClock) {
     this.#clock = clock
@@ -180,11 +185,34 @@ export class TargetPools {
     this.#emit({ kind: 'removed', target: t })
   }
 
-  /** Stops giving `t` new requests on this instance's own account (see Target.retiring). */
+  /**
+   * Stops giving `t` new requests (see Target.retiring) and removes it once it has none in
+   * flight: at once when idle, else by a sweep every RETIRE_SWEEP_MS while any target is
+   * retiring (never on the data path: the request that ends does not look).
+   */
   retire (t: Target): void {
-    if (t.retiring) return
+    if (t.retiring || t.removed) return
     t.retiring = true
     this.recompute()
+    this.#retiring.add(t)
+    this.#sweep()
+  }
+
+  #sweep (): void {
+    for (const t of this.#retiring) {
+      if (t.inFlight > 0 && !t.removed) continue
+      this.#retiring.delete(t)
+      this.remove(t)
+    }
+    if (this.#retiring.size === 0 || this.#sweepTimer !== undefined) return
+    const timer = this.#clock.setTimeout(() => {
+      this.#timers.delete(timer)
+      this.#sweepTimer = undefined
+      this.#sweep()
+    }, RETIRE_SWEEP_MS)
+    timer.unref()
+    this.#timers.add(timer)
+    this.#sweepTimer = timer
   }
 
   /** Listens for targets joining and leaving (metrics, active checks, logs). */
@@ -243,5 +271,7 @@ export class TargetPools {
   close (): void {
     for (const t of this.#timers) this.#clock.clearTimeout(t)
     this.#timers.clear()
+    this.#sweepTimer = undefined
+    this.#retiring.clear()
   }
 }

@@ -1,6 +1,7 @@
 import { mock } from 'node:test'
 import t from 'tap'
 import type { OutlierPolicy } from '../../src/health/outlier.js'
+import { until } from '../helpers/harness.js'
 import { TargetPools, type HealthEvent, type Target } from '../../src/proxy/target-pool.js'
 
 const policy: OutlierPolicy = { enabled: true, consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionMs: 8000 }
@@ -266,4 +267,23 @@ t.test('targets join and leave at run time: picks, availability and membership e
   t.notOk(picks(pools, BLUE, 6).includes('a'), 'a retiring target takes no new request even when the state says enabled')
   t.equal(pools.available[BLUE], 1)
   t.end()
+})
+
+t.test('a retiring target leaves its pool once its last request in flight ends', async (t) => {
+  const { pools, byId } = makePools()
+  const left: string[] = []
+  pools.onMembership((e) => { if (e.kind === 'removed') left.push(e.target.id) })
+  const idle = byId('c')
+  pools.retire(idle)
+  t.same(left, ['c'], 'an idle target leaves at once')
+  const busy = byId('a')
+  busy.inFlight = 2
+  pools.retire(busy)
+  t.notOk(busy.removed, 'a target with requests in flight stays')
+  t.notOk(picks(pools, BLUE, 4).includes('a'), 'but takes no new request')
+  busy.inFlight = 0
+  await until('the retired target to leave', () => busy.removed)
+  t.same(left, ['c', 'a'])
+  t.same(pools.byColor[BLUE]?.map((x) => x.id), ['b'])
+  pools.close()
 })
