@@ -57,7 +57,7 @@ interface Watch {
 export class ActiveChecker {
   #policyOf: PolicyOf
   readonly #agent: Agent
-  readonly #watches: Watch[] = []
+  readonly #watches = new Map<Probed, Watch>()
   readonly #onError: ProbeErrorListener
   #stopped = false
 
@@ -76,13 +76,30 @@ export class ActiveChecker {
   /** How many targets are actively checked now. */
   get checked (): number {
     let n = 0
-    for (const w of this.#watches) if (w.policy !== undefined) n++
+    for (const w of this.#watches.values()) if (w.policy !== undefined) n++
     return n
+  }
+
+  /** Starts probing a target that joined at run time (its first probe runs at once). */
+  add (target: Probed): void {
+    if (this.#stopped || this.#watches.has(target)) return
+    this.#watch(target)
+  }
+
+  /** Stops probing a target that left; a probe in flight for it reports nothing more. */
+  remove (target: Probed): void {
+    const w = this.#watches.get(target)
+    if (w === undefined) return
+    if (w.timer !== undefined) clearInterval(w.timer)
+    w.timer = undefined
+    w.policy = undefined
+    w.epoch++
+    this.#watches.delete(target)
   }
 
   #watch (target: Probed): void {
     const w: Watch = { target, policy: undefined, timer: undefined, healthy: true, confirmed: false, successes: 0, failures: 0, running: false, epoch: 0 }
-    this.#watches.push(w)
+    this.#watches.set(target, w)
     this.#apply(w, this.#policyOf(target))
   }
 
@@ -135,10 +152,9 @@ export class ActiveChecker {
       why = `GET ${policy.path} failed: ${describe(e)}`
     }
     if (this.#stopped || epoch !== w.epoch) return
-    const p = policy
     if (ok) { w.successes++; w.failures = 0 } else { w.failures++; w.successes = 0 }
-    if (w.healthy && w.failures >= p.unhealthyThreshold) { w.healthy = false; w.target.verdict(false, `${why} (${w.failures} in a row)`) }
-    if (!w.healthy && w.successes >= p.healthyThreshold) { w.healthy = true; w.confirmed = true; w.target.verdict(true, `${why} (${w.successes} in a row)`) }
+    if (w.healthy && w.failures >= policy.unhealthyThreshold) { w.healthy = false; w.target.verdict(false, `${why} (${w.failures} in a row)`) }
+    if (!w.healthy && w.successes >= policy.healthyThreshold) { w.healthy = true; w.confirmed = true; w.target.verdict(true, `${why} (${w.successes} in a row)`) }
     if (ok && w.healthy && !w.confirmed) { w.confirmed = true; w.target.confirmed?.(why) }
   }
 
@@ -149,7 +165,7 @@ export class ActiveChecker {
   setPolicy (policy: ActiveCheckPolicy | PolicyOf): void {
     this.#policyOf = typeof policy === 'function' ? policy : () => policy
     if (this.#stopped) return
-    for (const w of this.#watches) this.#apply(w, this.#policyOf(w.target))
+    for (const w of this.#watches.values()) this.#apply(w, this.#policyOf(w.target))
   }
 
   #call (w: Watch, fn: () => void): void {
@@ -163,7 +179,8 @@ export class ActiveChecker {
   /** Stops probing and closes the probe connections. */
   async stop (): Promise<void> {
     this.#stopped = true
-    for (const w of this.#watches) if (w.timer !== undefined) clearInterval(w.timer)
+    for (const w of this.#watches.values()) if (w.timer !== undefined) clearInterval(w.timer)
+    this.#watches.clear()
     await this.#agent.close()
   }
 }
