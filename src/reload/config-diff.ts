@@ -23,7 +23,7 @@ export const LIVE_SETTINGS: readonly string[] = [
 /** Why a few settings need a restart, said in the refusal. */
 const RESTART_WHY: ReadonlyArray<readonly [RegExp, string]> = [
   [/^colors$/, 'the list of colors and their order'],
-  [/^colors\.[^.]+\.targets$/, 'the initial targets (the store holds the pool; change it with the targets API)'],
+  [/^colors\.[^.]+\.targets$/, 'the initial pool; at run time the store holds it: use the targets API'],
   [/^(listen|admin\.listen)(\.|$)/, 'a listen address'],
   [/^store(\.|$)/, 'the store'],
   [/^instance(\.|$)/, 'the instance id'],

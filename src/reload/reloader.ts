@@ -95,7 +95,11 @@ export class Reloader {
     const previous = this.#current
     if (diff.live.length > 0) {
       this.#current = next
-      for (const part of this.#parts) part.apply(next, previous)
+      for (const part of this.#parts) {
+        // A part that throws is a bug (apply must not fail on a valid config): it is logged
+        // by name and the other parts still take the new config, as the answer says they did.
+        try { part.apply(next, previous) } catch (e) { this.#log.error({ err: e, reload: { by, part: part.name } }, `config reload: ${part.name} failed to take the new config`) }
+      }
     }
     this.#log.info({ reload: { by, reason, changed: diff.live } }, diff.live.length === 0 ? 'config reloaded: nothing changed' : `config reloaded: ${diff.live.join(', ')}`)
     return { ok: true, changed: diff.live }
