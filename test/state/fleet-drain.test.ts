@@ -20,8 +20,8 @@ function redisStore (url: string, dir: string, name: string, extra: Record<strin
   return { store: { kind: 'redis', url, lastKnownPath: join(dir, `${name}-last-known.json`), resyncIntervalMs: 500, heartbeatMs: 100, instanceTtlMs: 5000, ...extra }, instance: { id: name } }
 }
 
-async function instance (t: Teardown, ups: readonly Upstream[], url: string, dir: string, name: string, extra: Record<string, unknown> = {}): Promise<Running> {
-  return await startTestSwitchyard(t, testConfig(ups, redisStore(url, dir, name, extra)))
+async function instance (t: Teardown, ups: readonly Upstream[], url: string, dir: string, name: string, extra: Record<string, unknown> = {}, top: Record<string, unknown> = {}): Promise<Running> {
+  return await startTestSwitchyard(t, testConfig(ups, { ...redisStore(url, dir, name, extra), ...top }))
 }
 
 async function row (adminUrl: string, color: string, id: string): Promise<TargetRow | undefined> {
@@ -171,10 +171,16 @@ t.test('a rolling replacement of three targets under load through both instances
   const dir = t.testdir()
   // Every answer takes a little while, so both instances have requests in flight to the
   // target being drained when the drain is asked for.
-  const blues: Upstream[] = [await startUpstream(t, 'blue', { delayMs: 20 }), await startUpstream(t, 'blue', { delayMs: 20 }), await startUpstream(t, 'blue', { delayMs: 20 })]
+  const blues: Upstream[] = [await startUpstream(t, 'blue', { delayMs: 50 }), await startUpstream(t, 'blue', { delayMs: 50 }), await startUpstream(t, 'blue', { delayMs: 50 })]
   const green = await startUpstream(t, 'green')
-  const a = await instance(t, [...blues, green], redis.url, dir, 'a')
-  const b = await instance(t, [...blues, green], redis.url, dir, 'b')
+  // No retries: a request cut off by a target stopped too early fails instead of being
+  // replayed on another target, so only the drain keeps the count at 0.
+  const noRetry = { retry: { methods: [] } }
+  const a = await instance(t, [...blues, green], redis.url, dir, 'a', {}, noRetry)
+  const b = await instance(t, [...blues, green], redis.url, dir, 'b', {}, noRetry)
+  // C takes no traffic: the admin endpoint a deploy script talks to, which has nothing in
+  // flight itself.
+  const c = await instance(t, [...blues, green], redis.url, dir, 'c', {}, noRetry)
   let sent = 0
   let failed = 0
   const failures: string[] = []
@@ -195,16 +201,15 @@ t.test('a rolling replacement of three targets under load through both instances
   const replacements: Upstream[] = []
   for (const [i, old] of blues.entries()) {
     const id = `127.0.0.1:${old.port}`
-    // Drains alternate between the instances: each must wait for the other's requests.
-    const via = i % 2 === 0 ? a : b
+    // Drains go through each instance in turn: each must wait for the others' requests.
+    const via = [c, a, b][i] as Running
     const drain = await adminCall(via.adminUrl, 'POST', drainPath(id, 30_000), { reason: 'rolling' })
     t.equal(drain.status, 200, `${id} drained on every instance`)
     t.same(drainOf(drain).pending, [])
-    const before = old.seen.length
-    await sentReaches(sent + 30, `30 more requests while ${id} is drained`)
-    t.equal(old.seen.length, before, `${id} gets no new request from either instance`)
+    // Stopped on the answer, as a deploy script does: a request still in flight to it on
+    // either instance, or a new one sent to it, would fail.
     await old.close()
-    const fresh = await startUpstream(t, 'blue', { port: old.port, delayMs: 20 })
+    const fresh = await startUpstream(t, 'blue', { port: old.port, delayMs: 50 })
     replacements.push(fresh)
     const enable = await adminCall(via.adminUrl, 'POST', `/targets/blue/${encodeURIComponent(id)}/enable?wait=30000`, { reason: 'rolling: new version up' })
     t.equal(enable.status, 200, `${id} enabled again`)
