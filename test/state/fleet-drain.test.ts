@@ -42,9 +42,9 @@ t.test('requests held open on A: a drain issued on B waits for them (202 naming 
   t.teardown(held.open)
   const slow = await startUpstream(t, 'blue', { holdUntil: held.opened })
   const green = await startUpstream(t, 'green')
-  // A beats once a minute: only the beat on a change of a draining target's count can tell B
-  // in time that its requests ended.
-  const a = await instance(t, [slow, green], redis.url, dir, 'a', { heartbeatMs: 60_000, instanceTtlMs: 120_000 })
+  // A beats (and re-reads the store, which beats too) once a minute: only the beat on a
+  // change of a draining target's count can tell B in time that its requests ended.
+  const a = await instance(t, [slow, green], redis.url, dir, 'a', { heartbeatMs: 60_000, instanceTtlMs: 120_000, resyncIntervalMs: 600_000 })
   const b = await instance(t, [slow, green], redis.url, dir, 'b')
   const id = `127.0.0.1:${slow.port}`
   const requests = [send(a.proxyUrl + '/'), send(a.proxyUrl + '/')]
