@@ -15,7 +15,7 @@
  * a deploy script that waits for "drained" would stall until the upgrade ends. What this
  * keeps: the promise holds for every upgraded instance, and an old instance gives the
  * guarantee it gave before (no new request), named in the answer so a strict script can wait
- * (see docs/rolling.md).
+ * (see docs/drains.md).
  *
  * This instance counts by its live numbers, not its last heartbeat. With a store that is not
  * shared (file, memory) only this instance counts, as before.
