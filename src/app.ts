@@ -83,22 +83,18 @@ function urlOf (server: FastifyInstance, tls: boolean): string {
  * This instance's requests in flight per color and target, nonzero only (retiring targets
  * too: they stay in their pool until idle). The one count source of multi-instance drains
  * (heartbeats, GET /targets, the drain wait); with workers, the sum over the workers.
- * Called from timers and the admin API, never on the data path.
+ * `closingOnly`: only the targets taking no new request here (draining, disabled, retiring),
+ * whose counts are published as they change. One pass over the pools; called from timers
+ * and the admin API, never on the data path.
  */
-export function inFlightByTarget (pools: TargetPools): InFlightCounts {
+export function inFlightByTarget (pools: TargetPools, closingOnly = false): InFlightCounts {
   const out: Record<string, Record<string, number>> = {}
   for (const list of pools.byColor) {
     for (const t of list) {
-      if (t.inFlight > 0) (out[t.colorName] ??= {})[t.id] = t.inFlight
+      if (t.inFlight > 0 && (!closingOnly || t.mode !== 'enabled' || t.retiring)) (out[t.colorName] ??= {})[t.id] = t.inFlight
     }
   }
   return out
-}
-
-/** True when a target takes no new request on this instance (its count is published as it changes). */
-function closingTarget (pools: TargetPools, colors: readonly string[], color: string, id: string): boolean {
-  const t = pools.find(colors.indexOf(color), id)
-  return t === undefined || t.mode !== 'enabled' || t.retiring
 }
 
 /** The admin API's view of the data path's targets. */
@@ -153,7 +149,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     initialWeights: loaded.initialWeights,
     instanceId,
     traffic,
-    inFlight: { byTarget: inFlight, closing: (color, id) => built.pools !== undefined && closingTarget(built.pools, colors, color, id) },
+    inFlight: { byTarget: inFlight, closing: () => (built.pools === undefined ? {} : inFlightByTarget(built.pools, true)) },
     ...(redis === undefined
       ? {}
       : { heartbeatMs: redis.heartbeatMs, instanceTtlMs: redis.instanceTtlMs, resyncIntervalMs: redis.resyncIntervalMs, lastKnown: new LastKnownFile(redis.lastKnownPath) }),

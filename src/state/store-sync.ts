@@ -33,8 +33,11 @@ export interface SwitchboardLog {
 export interface InFlightSource {
   /** Nonzero in-flight counts per color and target id (app.ts's inFlightByTarget; summed over workers where there are workers). */
   byTarget (): InFlightCounts
-  /** True when a target takes no new request here (draining, disabled, retiring): its count is published as it changes. */
-  closing (color: string, id: string): boolean
+  /**
+   * The nonzero counts of the targets that take no new request here (draining, disabled,
+   * retiring): published as they change. One pass over the pools, like byTarget.
+   */
+  closing (): InFlightCounts
 }
 
 /** How often the in-flight counts of closing targets are sampled for a change (ms). */
@@ -68,6 +71,16 @@ export interface StoreSyncOptions {
 
 const SILENT: SwitchboardLog = { info () {}, warn () {}, error () {} }
 
+/** Counts as one comparable string. */
+function countsKey (counts: InFlightCounts): string {
+  let out = ''
+  for (const color in counts) {
+    const byId = counts[color] as Readonly<Record<string, number>>
+    for (const id in byId) out += `${color}\n${id}\n${String(byId[id])}\n`
+  }
+  return out
+}
+
 function hasCode (e: unknown, code: string): e is SwitchyardError {
   return e instanceof SwitchyardError && e.code === code
 }
@@ -88,7 +101,7 @@ export class StoreSync implements ChangeCommitter {
   /** A heartbeat is being written; another was asked for meanwhile (written after it, in order). */
   #beating = false
   #beatAgain = false
-  /** The closing targets' counts as last published (see #closingCounts). */
+  /** The closing targets' counts as last published (countsKey of InFlightSource.closing). */
   #publishedClosing = ''
   /** This instance's subscription: the store does not echo our own writes to it. */
   readonly #onStored = (state: RoutingState): void => { this.#adopt(state) }
@@ -151,7 +164,7 @@ export class StoreSync implements ChangeCommitter {
     if (source !== undefined) {
       // Off the data path: a timer compares the closing targets' counts with the last
       // published ones and beats only on a change (no I/O while nothing drains).
-      const sample = setInterval(() => { if (this.#closingCounts(source.byTarget()) !== this.#publishedClosing) void this.#heartbeat() }, this.#o.inFlightSampleMs ?? IN_FLIGHT_SAMPLE_MS)
+      const sample = setInterval(() => { if (countsKey(source.closing()) !== this.#publishedClosing) void this.#heartbeat() }, this.#o.inFlightSampleMs ?? IN_FLIGHT_SAMPLE_MS)
       sample.unref()
       this.#cleanups.push(() => { clearInterval(sample) })
     }
@@ -290,18 +303,6 @@ export class StoreSync implements ChangeCommitter {
     }
   }
 
-  /** The counts of targets that take no new request here, as one comparable string. */
-  #closingCounts (counts: InFlightCounts): string {
-    const source = this.#o.inFlight
-    if (source === undefined) return ''
-    let out = ''
-    for (const color in counts) {
-      const byId = counts[color] as Readonly<Record<string, number>>
-      for (const id in byId) if (source.closing(color, id)) out += `${color}\n${id}\n${String(byId[id])}\n`
-    }
-    return out
-  }
-
   /**
    * Writes a heartbeat. Beats are written one at a time, in order: one asked for while
    * another is being written follows it with a fresh sample, so an older count never lands
@@ -326,14 +327,16 @@ export class StoreSync implements ChangeCommitter {
     if (state === undefined) return
     try {
       const traffic = this.#o.traffic
-      const inFlight = this.#o.inFlight?.byTarget()
+      const source = this.#o.inFlight
+      const inFlight = source?.byTarget()
+      const closing = source === undefined ? '' : countsKey(source.closing())
       // Sampled with appliedVersion, in the same tick: a reader that sees the drain's
       // version knows no request to the target started after this count.
       let info: InstanceInfo = { id: this.#o.instanceId, appliedVersion: state.version, appliedAt: this.#current.appliedAt, at: Date.now() }
       if (traffic !== undefined) info = { ...info, traffic: traffic() }
       if (inFlight !== undefined) info = { ...info, inFlight }
       await this.#store.heartbeat(info, this.#o.instanceTtlMs ?? 5000)
-      if (inFlight !== undefined) this.#publishedClosing = this.#closingCounts(inFlight)
+      this.#publishedClosing = closing
     } catch (e) {
       if (hasCode(e, 'SWY_ERR_STORE_UNAVAILABLE')) this.#setStoreUp(false)
     }
