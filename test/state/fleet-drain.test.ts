@@ -9,6 +9,7 @@ import { validateConfig } from '../../src/config/load-config.js'
 import { checkInstanceInfo } from '../../src/state/stored-state.js'
 import { RedisStore, type RedisStoreConfig } from '../../src/state/redis-store.js'
 import { gate } from '../helpers/harness.js'
+import { runCli } from '../helpers/process.js'
 import { startRedis } from '../helpers/redis.js'
 import { adminCall, send, startTestSwitchyard, startUpstream, testConfig, until, type Answer, type Teardown, type Upstream } from '../helpers/services.js'
 
@@ -102,6 +103,29 @@ t.test('GET /targets: this instance\'s count and the total over live instances',
   t.same([greenRow?.inFlight, greenRow?.inFlightAll, greenRow?.inFlightByInstance], [0, 0, {}], 'an idle target')
   held.open()
   await Promise.all(requests)
+})
+
+t.test('switchyard drain --wait counts the requests in flight on every live instance', async (t) => {
+  const redis = await startRedis(t)
+  const dir = t.testdir()
+  const held = gate()
+  t.teardown(held.open)
+  const slow = await startUpstream(t, 'blue', { holdUntil: held.opened })
+  const green = await startUpstream(t, 'green')
+  const a = await instance(t, [slow, green], redis.url, dir, 'a')
+  const b = await instance(t, [slow, green], redis.url, dir, 'b')
+  const id = `127.0.0.1:${slow.port}`
+  const request = send(a.proxyUrl + '/')
+  await until('B to see A\'s request', async () => (await row(b.adminUrl, 'blue', id))?.inFlightAll === 1)
+  const env = { SWITCHYARD_ADMIN_URL: b.adminUrl }
+  const short = await runCli(t, ['drain', 'blue', id, '--wait=300'], env)
+  t.equal(short.code, 4, `the wait runs out while A holds a request (${short.stderr})`)
+  t.match(short.stderr, 'still has 1 request in flight')
+  held.open()
+  t.equal((await request).body, 'blue')
+  const long = await runCli(t, ['drain', 'blue', id, '--wait=30s'], env)
+  t.equal(long.code, 0, long.stderr)
+  t.match(long.stdout, `blue/${id}: no requests in flight`)
 })
 
 t.test('an instance that stops heartbeating stops counting', async (t) => {
