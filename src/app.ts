@@ -23,7 +23,7 @@ import { FileStore } from './state/file-store.js'
 import { LastKnownFile } from './state/last-known.js'
 import { RedisStore } from './state/redis-store.js'
 import { MemoryStore } from './state/memory-store.js'
-import type { Store } from './state/store.js'
+import type { InFlightCounts, Store } from './state/store.js'
 import { Switchboard } from './state/switchboard.js'
 import { RolloutControl } from './rollout/control.js'
 import { RolloutDriver } from './rollout/driver.js'
@@ -86,8 +86,26 @@ function urlOf (server: FastifyInstance, tls: boolean): string {
   return `${tls ? 'https' : 'http'}://${host}:${address.port}`
 }
 
+/**
+ * This instance's requests in flight per color and target, nonzero only (retiring targets
+ * too: they stay in their pool until idle). The one count source of multi-instance drains
+ * (heartbeats, GET /targets, the drain wait); with workers, the sum over the workers.
+ * `closingOnly`: only the targets taking no new request here (draining, disabled, retiring),
+ * whose counts are published as they change. One pass over the pools; called from timers
+ * and the admin API, never on the data path.
+ */
+export function inFlightByTarget (pools: TargetPools, closingOnly = false): InFlightCounts {
+  const out: Record<string, Record<string, number>> = {}
+  for (const list of pools.byColor) {
+    for (const t of list) {
+      if (t.inFlight > 0 && (!closingOnly || t.mode !== 'enabled' || t.retiring)) (out[t.colorName] ??= {})[t.id] = t.inFlight
+    }
+  }
+  return out
+}
+
 /** The admin API's view of the data path's targets. */
-function targetAdmin (pools: TargetPools, colors: readonly string[]): TargetAdmin {
+function targetAdmin (pools: TargetPools, colors: readonly string[], inFlight: () => InFlightCounts): TargetAdmin {
   const colorIndex = (name: string): number => colors.indexOf(name)
   return {
     list: () => pools.byColor.flat().map((t) => ({
@@ -105,7 +123,8 @@ function targetAdmin (pools: TargetPools, colors: readonly string[]): TargetAdmi
       return c < 0 ? undefined : pools.find(c, idOrUrl)?.id
     },
     canServe: (color) => pools.available[colorIndex(color)] === 1,
-    inFlight: (color, id) => pools.find(colorIndex(color), id)?.inFlight ?? 0
+    inFlight: (color, id) => pools.find(colorIndex(color), id)?.inFlight ?? 0,
+    inFlightByTarget: inFlight
   }
 }
 
@@ -127,12 +146,17 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   // analysis); the epoch changes with every start, so no reader subtracts across a restart.
   const epoch = `${instanceId}:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}`
   const traffic = (): TrafficReport => ({ epoch, colors: metrics.traffic() })
+  // The data path is built after the switchboard starts (it needs the state and secret):
+  // until then nothing is in flight.
+  const built: { pools?: TargetPools } = {}
+  const inFlight = (): InFlightCounts => (built.pools === undefined ? {} : inFlightByTarget(built.pools))
   const switchboard = new Switchboard({
     store,
     colors,
     initialWeights: loaded.initialWeights,
     instanceId,
     traffic,
+    inFlight: { byTarget: inFlight, closing: () => (built.pools === undefined ? {} : inFlightByTarget(built.pools, true)) },
     ...(redis === undefined
       ? {}
       : { heartbeatMs: redis.heartbeatMs, instanceTtlMs: redis.instanceTtlMs, resyncIntervalMs: redis.resyncIntervalMs, lastKnown: new LastKnownFile(redis.lastKnownPath) }),
@@ -162,6 +186,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
       logger[healthy ? 'info' : 'warn']({ color: target.colorName, target: target.id, health: target.health, why }, healthy ? 'target healthy' : 'target unhealthy')
     }
   })
+  built.pools = dataPath.pools
   for (const list of dataPath.pools.byColor) for (const t of list) metrics.targetHealth(t.colorName, t.id, true)
   const probes = new Map<Target, Probed>()
   const probeOf = (t: Target): Probed => {
@@ -235,7 +260,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     config,
     switchboard,
     metrics,
-    targets: targetAdmin(dataPath.pools, colors),
+    targets: targetAdmin(dataPath.pools, colors, inFlight),
     logger: flogger,
     ready: () => {
       if (closing) return { ready: false, status: 'shutting down', detail: 'draining in-flight requests' }

@@ -14,11 +14,12 @@ import { loadTls } from '../tls.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
-import type { InstanceInfo } from '../state/store.js'
+import type { InFlightCounts, InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { adminFailure, problemCode, sendError, type FailureLike } from './admin-errors.js'
 import { adminIndex, adminIndexHtml, prefersHtml } from './admin-index.js'
 import { AdminAuth, type Principal } from './auth.js'
+import { DrainWatch, withFleetInFlight } from './drain-wait.js'
 import { registerOpenApi } from './openapi.js'
 import { ADMIN_ROUTE_SCHEMAS, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
@@ -46,6 +47,8 @@ export interface TargetAdmin {
   canServe (color: string): boolean
   /** Requests in flight to a target on this instance. */
   inFlight (color: string, id: string): number
+  /** This instance's requests in flight per color and target (nonzero only), for multi-instance drains. */
+  inFlightByTarget (): InFlightCounts
 }
 
 /** What the admin API needs. */
@@ -118,6 +121,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   await registerOpenApi(server)
   const tls = config.admin.listen.tls !== undefined
   const uiAssets = loadUiAssets()
+  // Drains wait for every live instance (src/admin/drain-wait.ts).
+  const drains = new DrainWatch({ store: switchboard.store, instanceId: switchboard.instanceId, version: () => switchboard.state.version, inFlightByTarget: () => deps.targets.inFlightByTarget() })
 
   server.addHook('onRequest', async (request, reply) => {
     // The admin API is not for browsers, on every route. A web page the operator has open
@@ -254,7 +259,13 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     return write(request, reply, request.query, (s, meta) => flipTo(s, to, meta, policy.value), request.body.reason, force)
   })
 
-  server.get('/targets', async () => ({ version: switchboard.state.version, targets: deps.targets.list() }))
+  server.get('/targets', async () => {
+    const version = switchboard.state.version
+    const targets = deps.targets.list()
+    // With the store unreadable, this instance's own counts only (no inFlightAll).
+    const fleet = await drains.fleet().catch(() => undefined)
+    return { version, targets: fleet === undefined ? targets : withFleetInFlight(targets, fleet) }
+  })
 
   api.post('/targets/:color/:target/:action', { schema: ADMIN_ROUTE_SCHEMAS['POST /targets/:color/:target/:action'] }, async (request, reply) => {
     const { color, target, action } = request.params
@@ -266,15 +277,10 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     if (done === undefined) return reply
     const body = { ...current(reply), target: { color, id, mode } }
     if (request.query.wait === undefined || mode === 'enabled') return body
-    // Wait until this instance has no request in flight to the target (drained).
-    const deadline = Date.now() + Number(request.query.wait)
-    let inFlight = deps.targets.inFlight(color, id)
-    while (inFlight > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10))
-      inFlight = deps.targets.inFlight(color, id)
-    }
-    void reply.code(inFlight === 0 ? 200 : 202)
-    return { ...body, target: { color, id, mode, inFlight, drained: inFlight === 0 } }
+    // Wait until no live instance has a request in flight to the target (drain-wait.ts).
+    const o = await drains.waitDrained(color, id, Number(request.query.wait), done.state.version)
+    void reply.code(o.drained ? 200 : 202)
+    return { ...body, target: { color, id, mode, inFlight: deps.targets.inFlight(color, id), inFlightAll: o.inFlightAll, drained: o.drained, pending: o.pending, notReporting: o.notReporting } }
   })
 
   api.post('/rollback', { schema: ADMIN_ROUTE_SCHEMAS['POST /rollback'] }, async (request, reply) =>
