@@ -16,7 +16,7 @@ import { ActiveChecker, type Probed } from './health/active-checker.js'
 import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
 import type { PoolClock, Target, TargetPools } from './proxy/target-pool.js'
 import type { TargetAdmin } from './admin/admin-server.js'
-import { targetModeChanges } from './routing/routing-state.js'
+import { targetMode, targetModeChanges } from './routing/routing-state.js'
 import { weightOf, weightsToPercent } from './routing/weights.js'
 import { targetReadiness } from './health/readiness.js'
 import { FileStore } from './state/file-store.js'
@@ -29,6 +29,7 @@ import { RolloutControl } from './rollout/control.js'
 import { RolloutDriver } from './rollout/driver.js'
 import type { TrafficReport } from './rollout/types.js'
 import { readTls, tlsError } from './tls.js'
+import { Discovery } from './discovery/discovery.js'
 
 /** Options beyond the config file. */
 export interface StartOptions {
@@ -54,6 +55,8 @@ export interface Running {
   readonly metrics: Metrics
   readonly dataPath: DataPath
   readonly admin: FastifyInstance
+  /** DNS discovery of the colors that have it; `reconfigure(config.colors)` applies a reloaded config's settings. */
+  readonly discovery: Discovery
   /** Drains and stops everything; resolves when all is closed. */
   close (): Promise<void>
 }
@@ -190,6 +193,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   if (checker === undefined) {
     logger.warn('no active health check is configured (health.active.path): a dead target is found only by the requests that fail on it, and GET /targets shows a target "unknown" until it answers one')
   }
+  // After the membership listener: discovered targets are checked and counted like the others.
+  // Their mode is the routing state's for their id (an operator may drain one by id).
+  const discovery = new Discovery({ colors, pools: dataPath.pools, registry: metrics.registry, modeOf: (color, id) => targetMode(switchboard.state, color, id), log: logger })
+  await discovery.start(config.colors)
   switchboard.onSecret((secret) => { dataPath.setSecret(secret) })
   switchboard.onApply((state, before) => {
     dataPath.apply(state)
@@ -243,6 +250,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     await admin.listen({ host: config.admin.listen.host, port: opts.adminPort ?? config.admin.listen.port })
   } catch (e) {
     figures.stop()
+    discovery.stop()
     await dataPath.server.close()
     throw e
   }
@@ -260,10 +268,12 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     metrics,
     dataPath,
     admin,
+    discovery,
     async close () {
       if (closing) return
       closing = true
       figures.stop()
+      discovery.stop()
       // The data path drains first while /readyz (admin) reports 503 to load balancers.
       await dataPath.server.close()
       await checker?.stop()
