@@ -103,6 +103,7 @@ t.test('the DNS answer goes from {A, B} to {B, C} under 4 client loops: C takes 
 
 t.test('a request in flight on a target that leaves DNS finishes; the target shows draining until then', async (t) => {
   const held = gate()
+  t.teardown(held.open) // a failed assertion must not leave the request held
   const [a, b, c] = await upstreamsOnOnePort(t, [{ holdUntil: held.opened }]) as [Upstream, Upstream, Upstream]
   const dns = await startDnsServer(t, { 'blue.test': { a: [a.color, b.color] } })
   const sy = await start(t, dns, a.port)
