@@ -152,3 +152,14 @@ t.test('a color with config targets and discovery uses both', async (t) => {
   t.same(await ids(sy), [`127.0.0.1:${configured.port} config enabled`, `${idOf(a)} dns enabled`])
   await until('both to take traffic', async () => { await send(`${sy.proxyUrl}/`); return a.seen.length > 0 && configured.seen.length > 0 })
 })
+
+t.test('an AAAA record: the target\'s URL has the address in brackets, and it takes traffic', async (t) => {
+  const v6 = await startUpstream(t, 'v6', { host: '::1' })
+  const dns = await startDnsServer(t, { 'blue.test': { aaaa: ['::1'] } })
+  const sy = await start(t, dns, v6.port)
+  const found = (await targets(sy)).filter((x) => x.color === 'blue')
+  t.same(found.map((x) => [x.id, x.url, x.source]), [[`blue-dns-[::1]:${v6.port}`, `http://[::1]:${v6.port}`, 'dns']])
+  const r = await send(`${sy.proxyUrl}/`)
+  t.equal(r.status, 200)
+  t.equal(r.body, 'v6', 'the IPv6 upstream answered')
+})
