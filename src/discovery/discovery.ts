@@ -102,6 +102,10 @@ export class Discovery {
       changes.push({ color, change: running === undefined ? 'started' : 'changed' })
       firsts.push(next.start())
     })
+    for (const { color, change } of changes) {
+      const settings = Object.hasOwn(colors, color) ? colors[color]?.discovery : undefined
+      this.#deps.log.info({ color, change, ...(settings === undefined ? {} : { dns: settings.dns, port: settings.port, intervalMs: settings.intervalMs, resolver: settings.resolver ?? 'system' }) }, `dns discovery ${change}`)
+    }
     await Promise.all(firsts)
     return changes
   }

@@ -248,4 +248,6 @@ t.test('reconfigure: unchanged settings go on untouched; new settings take over 
   t.same(await r.discovery.reconfigure({ blue: { targets: ['http://10.0.0.9:1'] }, green: { discovery: r.settings({ dns: 'green.test', port: 4000 }) } }), [{ color: 'blue', change: 'stopped' }])
   await until('every discovered blue target to leave', () => r.blue().length === 0)
   t.equal(r.clock.pending, 1, 'only green resolves now')
+  t.same(r.logs.filter((l) => l.msg.startsWith('dns discovery ') && l.level === 'info').map((l) => [l.msg, l.obj.color, l.obj.dns]),
+    [['dns discovery started', 'blue', 'blue.test'], ['dns discovery changed', 'blue', 'blue2.test'], ['dns discovery started', 'green', 'green.test'], ['dns discovery stopped', 'blue', undefined]], 'every change is logged')
 })
