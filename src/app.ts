@@ -16,7 +16,7 @@ import { ActiveChecker, type Probed } from './health/active-checker.js'
 import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
 import type { PoolClock, Target, TargetPools } from './proxy/target-pool.js'
 import type { TargetAdmin } from './admin/admin-server.js'
-import { targetModeChanges } from './routing/routing-state.js'
+import { targetMode, targetModeChanges } from './routing/routing-state.js'
 import { weightOf, weightsToPercent } from './routing/weights.js'
 import { targetReadiness } from './health/readiness.js'
 import { FileStore } from './state/file-store.js'
@@ -32,6 +32,7 @@ import { readTls, tlsError } from './tls.js'
 import { AdminAuth } from './admin/auth.js'
 import { Reloader } from './reload/reloader.js'
 import { activePolicyOf, registerCoreReloadables } from './reload/reload-wiring.js'
+import { Discovery } from './discovery/discovery.js'
 
 /** Options beyond the config file. */
 export interface StartOptions {
@@ -61,6 +62,8 @@ export interface Running {
   readonly admin: FastifyInstance
   /** Re-reads the config (SIGHUP, POST /reload); components register with it to take new configs. */
   readonly reloader: Reloader
+  /** DNS discovery of the colors that have it; `reconfigure(config.colors)` applies a reloaded config's settings. */
+  readonly discovery: Discovery
   /** Drains and stops everything; resolves when all is closed. */
   close (): Promise<void>
 }
@@ -221,6 +224,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   if (checker.checked === 0) {
     logger.warn('no active health check is configured (health.active.path): a dead target is found only by the requests that fail on it, and GET /targets shows a target "unknown" until it answers one')
   }
+  // After the membership listener: discovered targets are checked and counted like the others.
+  // Their mode is the routing state's for their id (an operator may drain one by id).
+  const discovery = new Discovery({ colors, pools: dataPath.pools, registry: metrics.registry, modeOf: (color, id) => targetMode(switchboard.state, color, id), log: logger })
+  await discovery.start(config.colors)
   switchboard.onSecret((secret) => { dataPath.setSecret(secret) })
   switchboard.onApply((state, before) => {
     dataPath.apply(state)
@@ -252,6 +259,13 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   const auth = new AdminAuth(config.admin.tokens)
   const reloader = new Reloader({ current: loaded, source: opts.reloadFrom ?? (async () => loaded), log: logger })
   registerCoreReloadables(reloader, { auth, checker, pools: dataPath.pools, upstream: dataPath.upstream, logger })
+  // New discovery settings resolve in the background: a reload does not wait on DNS.
+  reloader.register({
+    name: 'discovery',
+    apply: (next) => {
+      discovery.reconfigure(next.config.colors).catch((e: unknown) => { logger.error({ err: e }, 'discovery could not take the reloaded settings; it goes on with the old ones') })
+    }
+  })
   const admin = await buildAdminServer({
     auth,
     reload: async (by, reason) => await reloader.reload(by, reason),
@@ -279,6 +293,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     await admin.listen({ host: config.admin.listen.host, port: opts.adminPort ?? config.admin.listen.port })
   } catch (e) {
     figures.stop()
+    discovery.stop()
     await dataPath.server.close()
     throw e
   }
@@ -297,10 +312,12 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     dataPath,
     admin,
     reloader,
+    discovery,
     async close () {
       if (closing) return
       closing = true
       figures.stop()
+      discovery.stop()
       // The data path drains first while /readyz (admin) reports 503 to load balancers.
       await dataPath.server.close()
       await checker.stop()

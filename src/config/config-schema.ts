@@ -114,6 +114,19 @@ export const storeSchema = Object.assign(OneOf([fileStore, memoryStore, redisSto
   properties: { kind: { enum: ['file', 'memory', 'redis'] } }
 })
 
+/**
+ * `colors.<name>.discovery`: the color's targets are the A/AAAA records of a name, resolved by
+ * each instance (src/discovery/), never stored. `resolver` sends the queries to one server.
+ */
+export const discoverySchema = Type.Object({
+  dns: Type.String({ minLength: 1, maxLength: 253, description: 'the name whose A and AAAA records are the targets' }),
+  port: Type.Integer({ minimum: 1, maximum: 65535, description: 'the port of every discovered target' }),
+  scheme: Defaulted(Type.Enum(['http', 'https'], { description: 'the scheme of every discovered target' }), 'http'),
+  intervalMs: ms(100, 3600000, 5000, 'resolve at least this often (sooner when a TTL runs out first, but not more often than every second for a TTL)'),
+  timeoutMs: ms(10, 60000, 2000, 'how long a query waits for an answer (tried twice)'),
+  resolver: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the DNS server to ask, ip:port ([v6]:port) or ip (port 53); default: the system\'s (meant for tests and sidecar resolvers)' }))
+}, { additionalProperties: false, description: "resolve the color's targets from DNS (each instance resolves; discovered targets are never stored)" })
+
 /** The whole configuration file. */
 export const configSchema = Type.Object({
   listen: Defaulted(Type.Object(listenSchema.properties, { additionalProperties: false, description: 'the data path listener' }), { host: '127.0.0.1', port: 8080 }),
@@ -123,8 +136,9 @@ export const configSchema = Type.Object({
     bodyLimit: Defaulted(Type.Integer({ minimum: 256, maximum: 1048576, description: 'the largest admin request body, in bytes' }), 16384)
   }, { additionalProperties: false })),
   colors: Dictionary(Type.Object({
-    targets: Type.Array(targetEntrySchema, { minItems: 1, maxItems: 256, description: "the color's instances: an origin http(s)://host:port, or { id, url }" }),
-    health: Type.Optional(colorHealthSchema)
+    targets: Type.Optional(Type.Array(targetEntrySchema, { minItems: 1, maxItems: 256, description: "the color's instances: an origin http(s)://host:port, or { id, url } (a color needs targets, discovery or both)" })),
+    health: Type.Optional(colorHealthSchema),
+    discovery: Type.Optional(discoverySchema)
   }, { additionalProperties: false }), { minProperties: 1, maxProperties: 16, propertyNames: { pattern: '^[a-z][a-z0-9-]{0,31}$' }, description: 'the colors, in order (the last color is the canary side)' }),
   initial: DefaultedObject(Type.Object({
     weights: Type.Optional(Dictionary(Type.Number(), { description: 'percent per color, summing to 100, used only when the store is empty (default: everything on the first color)' }))

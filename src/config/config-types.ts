@@ -3,7 +3,7 @@
  * (after defaults and `${ENV}` substitution, every defaulted field is present).
  */
 import type { Static } from 'typebox'
-import type { adminTokenSchema, Config, DeepReadonly, listenSchema, storeSchema } from './config-schema.js'
+import type { adminTokenSchema, Config, DeepReadonly, discoverySchema, listenSchema, storeSchema } from './config-schema.js'
 
 export type { Config } from './config-schema.js'
 
@@ -24,3 +24,6 @@ export interface TargetConfig {
   readonly id: string
   readonly url: string
 }
+
+/** A color's DNS discovery settings (`colors.<name>.discovery`), defaults filled in. */
+export type DiscoveryConfig = DeepReadonly<Static<typeof discoverySchema>>

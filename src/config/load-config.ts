@@ -5,6 +5,7 @@
  * with the full list, not the first error.
  */
 import { readFile } from 'node:fs/promises'
+import { isIP } from 'node:net'
 import { Ajv } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { SwitchyardError } from '../errors.js'
@@ -122,6 +123,7 @@ function semanticChecks (raw: unknown, problems: string[]): BasisPoints | undefi
       }
     })
   }
+  for (const [color, def] of Object.entries(colorTable)) discoveryChecks(color, record(def), problems)
   let weights: BasisPoints | undefined
   const initial = record(record(root.initial)?.weights)
   if (colors.length > 0 && (initial === undefined || Object.values(initial).every((v) => typeof v === 'number'))) {
@@ -182,6 +184,38 @@ export class ConfigError extends SwitchyardError {
   constructor (message: string, problems: readonly string[]) {
     super('SWY_ERR_CONFIG_INVALID', message)
     this.problems = problems
+  }
+}
+
+/** A DNS name: dot-separated labels of letters, digits, `-` and `_`, 253 characters at most. */
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/
+
+/** A resolver address as node:dns's setServers takes it: an IP, `ip:port` or `[v6]:port`; undefined when it is one. */
+export function resolverProblem (value: string): string | undefined {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(value) ?? /^([^:]+):(\d+)$/.exec(value)
+  const host = m === null ? value : m[1] ?? ''
+  const port = m?.[2]
+  if (isIP(host) === 0) return `"${value}" is not an IP address with an optional port (ip, ip:port or [v6]:port; a name cannot be used: it would itself need resolving)`
+  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return `"${value}" has a port outside 1-65535`
+  return undefined
+}
+
+/** A color's discovery block, beyond its schema, and that a color has targets, discovery or both. */
+function discoveryChecks (color: string, def: Record<string, unknown> | undefined, problems: string[]): void {
+  if (def === undefined) return
+  const discovery = record(def.discovery)
+  if (def.targets === undefined && def.discovery === undefined) {
+    problems.push(`colors.${color}: has no targets and no discovery (a color needs targets, discovery or both)`)
+  }
+  if (discovery === undefined) return
+  const name = discovery.dns
+  if (typeof name === 'string' && (!DNS_NAME.test(name) || isIP(name) !== 0)) {
+    problems.push(`colors.${color}.discovery.dns: "${name}" is not a DNS name (labels of letters, digits, - and _, separated by dots)`)
+  }
+  const resolver = discovery.resolver
+  if (typeof resolver === 'string') {
+    const problem = resolverProblem(resolver)
+    if (problem !== undefined) problems.push(`colors.${color}.discovery.resolver: ${problem}`)
   }
 }
 

@@ -54,8 +54,8 @@ t.test('YAML with ${ENV} and ${ENV:-default}', async (t) => {
   })
   const c = loaded.config
   t.equal(c.admin.tokens[0]?.token, token, 'a set variable is substituted verbatim, after parsing (no YAML or ${} injection)')
-  t.equal(c.colors.blue?.targets[0], 'http://10.1.2.3:3001')
-  t.equal(c.colors.green?.targets[0], 'http://127.0.0.2:3002', 'an empty variable takes the default')
+  t.equal(c.colors.blue?.targets?.[0], 'http://10.1.2.3:3001')
+  t.equal(c.colors.green?.targets?.[0], 'http://127.0.0.2:3002', 'an empty variable takes the default')
   t.equal(c.admin.listen.host, '127.0.0.1', 'an unset variable takes the default')
   t.equal(c.store.kind === 'file' ? c.store.path : '', '/var/lib/swy/state.json')
   t.equal(c.sticky.salt, 'plain', 'an empty default is allowed')

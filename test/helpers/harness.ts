@@ -195,12 +195,16 @@ export function setCookieValue (raw: string | readonly string[] | undefined, nam
 }
 
 /**
- * Listens on 127.0.0.1 (port 0 unless given) and returns the port and a close that runs
- * once: `before` first (release held requests, end WebSockets), then every connection is
- * dropped and the server closed. The one teardown of the test upstreams.
+ * Listens on 127.0.0.1 (or another loopback address, `host`; port 0 unless given) and returns
+ * the port and a close that runs once: `before` first (release held requests, end
+ * WebSockets), then every connection is dropped and the server closed. The one teardown of
+ * the test upstreams. Rejects when the port is taken.
  */
-export async function listenLoopback (server: HttpServer, port = 0, before: () => void = () => {}): Promise<{ port: number, close: () => Promise<void> }> {
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+export async function listenLoopback (server: HttpServer, port = 0, before: () => void = () => {}, host = '127.0.0.1'): Promise<{ port: number, close: () => Promise<void> }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => { server.off('error', reject); resolve() })
+  })
   const address = server.address()
   let closed = false
   return {

@@ -28,6 +28,8 @@ export interface UpstreamOptions {
   readonly setCookie?: string
   /** A fixed port (a restarted upstream reuses its predecessor's). */
   readonly port?: number
+  /** A loopback address other than 127.0.0.1 (127.0.0.2, …: several upstreams on one port, as DNS discovery has them; or ::1). */
+  readonly host?: string
   /** Delay before answering, in ms. */
   readonly delayMs?: number
   /**
@@ -58,12 +60,13 @@ export async function startUpstream (t: Teardown, color: string, opts: UpstreamO
     seen.push(req.headers)
     socket.on('message', (data) => { socket.send(`${color}: ${String(data)}`) })
   })
+  const host = opts.host ?? '127.0.0.1'
   const { port, close } = await listenLoopback(server, opts.port ?? 0, () => {
     for (const c of wss.clients) c.terminate()
     wss.close()
-  })
+  }, host)
   t.teardown(close)
-  return { color, url: `http://127.0.0.1:${port}`, port, seen, close }
+  return { color, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port, seen, close }
 }
 
 /** A quiet logger for tests (set SWY_TEST_LOG=debug to see logs). */
