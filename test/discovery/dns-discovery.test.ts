@@ -163,3 +163,24 @@ t.test('an AAAA record: the target\'s URL has the address in brackets, and it ta
   t.equal(r.status, 200)
   t.equal(r.body, 'v6', 'the IPv6 upstream answered')
 })
+
+t.test('a reload that points discovery at another name: the new answer takes over, the old targets drain and leave', async (t) => {
+  const [a, b] = await upstreamsOnOnePort(t) as [Upstream, Upstream, Upstream]
+  const dns = await startDnsServer(t, { 'old.test': { a: [a.color] }, 'new.test': { a: [b.color] } })
+  const green = await startUpstream(t, 'green')
+  const configFor = (name: string): ReturnType<typeof testConfig> => testConfig([], {
+    colors: { blue: { discovery: { dns: name, port: a.port, intervalMs: 100, timeoutMs: 100, resolver: dns.resolver } }, green: { targets: [green.url] } }
+  })
+  let next = configFor('old.test')
+  const sy = await startTestSwitchyard(t, next, { reloadFrom: async () => next })
+  t.same(await ids(sy), [`${idOf(a)} dns enabled`])
+  next = configFor('new.test')
+  const answer = await adminCall(sy.adminUrl, 'POST', '/reload', { reason: 'move discovery' })
+  t.equal(answer.status, 200, answer.body)
+  t.same((answer.json as { changed: string[] }).changed, ['colors.blue.discovery.dns'])
+  let pool: string[] = []
+  await until('the reloaded name to be the pool', async () => { pool = await ids(sy); return pool.join() === `${idOf(b)} dns enabled` }, { detail: () => pool.join(', ') })
+  const r = await send(`${sy.proxyUrl}/`)
+  t.equal(r.status, 200)
+  t.equal(b.seen.length > 0, true, 'the new target serves')
+})
