@@ -25,6 +25,8 @@ import { historyView, stateView } from './state-view.js'
 import { switchPolicyOf } from './switch-policy-body.js'
 import type { RolloutControl } from '../rollout/control.js'
 import { registerRolloutRoutes } from './rollout-routes.js'
+import { registerTargetRoutes } from './target-routes.js'
+import type { Pool } from '../routing/pool.js'
 import type { FiguresView } from './recent-figures.js'
 import { fromOwnPage, isUiPagePath, loadUiAssets, registerUi } from './ui-routes.js'
 
@@ -45,6 +47,13 @@ export interface TargetAdmin {
   canServe (color: string): boolean
   /** Requests in flight to a target on this instance. */
   inFlight (color: string, id: string): number
+  /**
+   * Waits up to `waitMs` for a target to have no request in flight; resolves to how many are
+   * left (0: drained, or gone). The one wait of a drain and a removal.
+   */
+  waitDrained (color: string, id: string, waitMs: number): Promise<number>
+  /** How many targets of a color, other than `id`, can take a request now on this instance. */
+  usableOthers (color: string, id: string): number
 }
 
 /** What the admin API needs. */
@@ -60,6 +69,8 @@ export interface AdminDeps {
   readonly now?: () => Date
   /** Rollouts: the routes, and the guard of manual weight changes while one is active. */
   readonly rollouts?: RolloutControl
+  /** The config's targets: the pool of a state (or a color) whose pool names none. */
+  readonly pool: Pool
   /** The recent per-color figures the dashboard charts (src/admin/recent-figures.ts). */
   readonly figures?: { view (): FiguresView }
 }
@@ -197,20 +208,28 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     }
     const done = await commit(request, reply, transition, reason)
     if (done === undefined) return reply
+    return (await propagated(reply, done, query.wait)).body
+  }
+
+  /** The answer to a committed write: the state, and with ?wait=ms, once every live instance applied it (202 naming who lags, if not in time). */
+  async function propagated (reply: FastifyReply, done: ChangeSuccess, wait: string | undefined): Promise<{ body: Record<string, unknown>, converged: boolean }> {
     const body = current(reply)
-    if (query.wait === undefined) return body
-    const p = await switchboard.waitFor(done.state.version, Number(query.wait))
+    if (wait === undefined) return { body, converged: true }
+    const p = await switchboard.waitFor(done.state.version, Number(wait))
     const converged = p.lagging.length === 0
     // 202: accepted and committed, but not yet applied everywhere; the body names who lags.
     void reply.code(converged ? 200 : 202)
     return {
-      ...body,
-      propagation: {
-        version: p.version,
-        converged,
-        applied: p.applied.map(instanceView),
-        lagging: p.lagging.map(instanceView),
-        slowestMs: converged ? Math.max(0, ...p.applied.map((i) => i.appliedAt - done.committedAt)) : null
+      converged,
+      body: {
+        ...body,
+        propagation: {
+          version: p.version,
+          converged,
+          applied: p.applied.map(instanceView),
+          lagging: p.lagging.map(instanceView),
+          slowestMs: converged ? Math.max(0, ...p.applied.map((i) => i.appliedAt - done.committedAt)) : null
+        }
       }
     }
   }
@@ -261,19 +280,16 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     if (done === undefined) return reply
     const body = { ...current(reply), target: { color, id, mode } }
     if (request.query.wait === undefined || mode === 'enabled') return body
-    // Wait until this instance has no request in flight to the target (drained).
-    const deadline = Date.now() + Number(request.query.wait)
-    let inFlight = deps.targets.inFlight(color, id)
-    while (inFlight > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10))
-      inFlight = deps.targets.inFlight(color, id)
-    }
+    // Wait until the target has no request in flight (drained).
+    const inFlight = await deps.targets.waitDrained(color, id, Number(request.query.wait))
     void reply.code(inFlight === 0 ? 200 : 202)
     return { ...body, target: { color, id, mode, inFlight, drained: inFlight === 0 } }
   })
 
   api.post('/rollback', { schema: ADMIN_ROUTE_SCHEMAS['POST /rollback'] }, async (request, reply) =>
     write(request, reply, request.query, (s, meta) => rollback(s, meta), request.body?.reason, request.body?.force))
+
+  registerTargetRoutes(api, { switchboard, targets: deps.targets, fallback: deps.pool, commit, propagated })
 
   if (deps.rollouts !== undefined) registerRolloutRoutes(server, { control: deps.rollouts, colors: switchboard.state.colors })
 

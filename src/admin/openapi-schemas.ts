@@ -27,7 +27,8 @@ export const ANSWER_SCHEMAS: Readonly<Record<string, Record<string, unknown>>> =
   Weights: { type: 'object', additionalProperties: { type: 'number', minimum: 0, maximum: 100 }, description: 'percent per color, in color order' },
   SwitchPolicy: { type: 'object', required: ['mode'], properties: { mode: { enum: ['immediate', 'drain'] } }, description: 'what sticky clients of a color dropping to 0 do' },
   TargetModes: { type: 'object', additionalProperties: { type: 'object', additionalProperties: str('draining | disabled') }, description: 'per color and target id, the targets not enabled' },
-  Settings: object({ version: int, weights: ref('Weights'), switchPolicy: ref('SwitchPolicy'), targets: ref('TargetModes') }, 'the settings of one version'),
+  Pool: { type: 'object', additionalProperties: { type: 'array', items: object({ id: str(), url: str('an origin http(s)://host:port') }) }, description: "each color's targets; a color not named (or no pool at all: a state of an earlier release) has the config's targets" },
+  Settings: object({ version: int, weights: ref('Weights'), switchPolicy: ref('SwitchPolicy'), targets: ref('TargetModes') }, 'the settings of one version', { pool: ref('Pool') }),
   State: object({
     version: int,
     colors: { type: 'array', items: str() },
@@ -41,6 +42,7 @@ export const ANSWER_SCHEMAS: Readonly<Record<string, Record<string, unknown>>> =
     changedAt: time,
     store: str('file | memory | redis')
   }, 'the routing state', {
+    pool: ref('Pool'),
     drainUntil: { type: 'object', additionalProperties: time, description: 'per color draining under the drain policy: until when its sticky clients may stay' },
     instances: { ...nullable(object({ applied: int, total: int })), description: 'GET /state only: live instances applying this version (null when the store is unreachable)' },
     propagation: { ...ref('Propagation'), description: 'writes with ?wait only' }
@@ -51,7 +53,7 @@ export const ANSWER_SCHEMAS: Readonly<Record<string, Record<string, unknown>>> =
   Target: object({ color: str(), id: str(), url: str(), mode: str('enabled | draining | disabled'), health: str(), inFlight: int }, undefined, { ejectedUntil: time, source: str('config | api | dns: the config\'s initial pool, the admin API, or this instance\'s DNS discovery') }),
   Targets: object({ version: int, targets: { type: 'array', items: ref('Target') } }),
   TargetChange: {
-    allOf: [ref('State'), object({ target: object({ color: str(), id: str(), mode: str() }, 'the target changed', { inFlight: int, drained: { type: 'boolean' } }) })]
+    allOf: [ref('State'), object({ target: object({ color: str(), id: str() }, 'the target changed', { mode: str(), url: str(), removed: { type: 'boolean' }, inFlight: int, drained: { type: 'boolean' } }) })]
   },
   HistoryEntry: object({ version: int, kind: str(), changedBy: str(), reason: str(), changedAt: time, before: nullable(ref('Settings')), after: ref('Settings') }),
   History: object({ entries: { type: 'array', items: ref('HistoryEntry'), description: 'newest first' } }),
