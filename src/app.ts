@@ -216,6 +216,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   switchboard.onApply((state, before) => {
     dataPath.apply(state)
     metrics.stateApplied(state, before !== null)
+    if (before?.pool !== undefined && state.pool === undefined) {
+      // A release before the pool rewrote the state without it (it keeps fields it does not know only when reading).
+      logger.warn({ version: state.version, changedBy: state.changedBy }, `version ${state.version} has no target pool (written by a switchyard release before it?): routing to the config's targets until the next target write; finish upgrading every instance before adding or removing targets`)
+    }
     if (before !== null) {
       // The audit line: who, why, before → after (and which target, which mode, for a
       // target change). Never a token, secret or cookie value.

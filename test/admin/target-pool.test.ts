@@ -3,7 +3,7 @@ import { pino } from 'pino'
 import { gate, until } from '../helpers/harness.js'
 import { adminCall, send, startTestSwitchyard, startUpstream, testConfig, type Answer, type Upstream } from '../helpers/services.js'
 
-interface StateJson { version: number, pool?: Record<string, Array<{ id: string, url: string }>>, weights: Record<string, number> }
+interface StateJson { version: number, pool?: Readonly<Record<string, ReadonlyArray<{ id: string, url: string }>>> | undefined, weights: Record<string, number> }
 interface TargetJson { color: string, id: string, url: string, mode: string, source: string, inFlight: number }
 interface HistoryJson { version: number, kind: string, changedBy: string, reason: string, before: { pool?: StateJson['pool'] } | null, after: { pool?: StateJson['pool'] } }
 
