@@ -6,18 +6,12 @@
  * locally. Targets DNS discovery found (source `dns`) are this instance's own and never
  * touched here. Runs when a state is applied, never on the data path.
  */
-import type { TargetConfig } from '../config/config-types.js'
 import { poolTargets, type Pool } from '../routing/pool.js'
 import type { TargetMode } from '../routing/routing-state.js'
 import type { Target, TargetPools } from './target-pool.js'
 
 function originOf (url: string): string {
   return new URL(url).origin
-}
-
-/** The config's targets by color name (the pool of a state that names none). */
-export function configPool (colors: readonly string[], targets: ReadonlyArray<readonly TargetConfig[]>): Pool {
-  return Object.fromEntries(colors.map((c, i) => [c, targets[i] ?? []]))
 }
 
 /** Adds, retires (and un-retires) targets so that each color's pool matches `pool` (config: the fallback). */

@@ -30,7 +30,8 @@ import { createDataPathServer } from './listener.js'
 import { RequestRouter } from './request-router.js'
 import { TargetPools, type HealthEvent, type PoolClock } from './target-pool.js'
 import { createUpstreamAgent } from './upstream-agent.js'
-import { configPool, syncPools } from './pool-sync.js'
+import { syncPools } from './pool-sync.js'
+import { configPool } from '../routing/pool.js'
 import { UpstreamLog } from './upstream-log.js'
 
 /** The per-request record (defined in exchange.ts), kept importable from here for bench/micro/exchange.ts. */

@@ -17,6 +17,11 @@ export interface PoolTarget {
 /** Each color's targets, in order. */
 export type Pool = Readonly<Record<string, readonly PoolTarget[]>>
 
+/** The config's targets (per color, in color order) by color name: the initial pool, and that of a state that names none. */
+export function configPool (colors: readonly string[], targets: ReadonlyArray<readonly PoolTarget[]>): Pool {
+  return Object.fromEntries(colors.map((c, i) => [c, targets[i] ?? []]))
+}
+
 /** The most targets a color's pool may hold (the config's bound too). */
 export const MAX_POOL_TARGETS = 256
 

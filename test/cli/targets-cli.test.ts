@@ -2,6 +2,8 @@
  * `switchyard targets add` and `targets remove` as a child process against a real
  * switchyard: what they print, what they changed, how they exit.
  */
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import t from 'tap'
 import { runCli } from '../helpers/process.js'
 import { adminCall, startTestSwitchyard, startUpstream, testConfig } from '../helpers/services.js'
@@ -43,4 +45,25 @@ t.test('targets add and targets remove', async (t) => {
   t.equal(forced.code, 0, forced.stderr)
   t.match(JSON.parse(forced.stdout), { target: { color: 'blue', id: `blue-127.0.0.1:${fresh.port}`, removed: true } })
   t.same(await pool(), { blue: [], green: [] })
+})
+
+t.test('switchyard check names where the store\'s pool differs from the config', async (t) => {
+  const blue = await startUpstream(t, 'blue')
+  const green = await startUpstream(t, 'green')
+  const fresh = await startUpstream(t, 'blue')
+  const dir = t.testdir({})
+  const path = join(dir, 'state.json')
+  const config = (file: string): Record<string, unknown> => ({ colors: { blue: { targets: [blue.url] }, green: { targets: [green.url] } }, store: { kind: 'file', path: file } })
+  await writeFile(join(dir, 'config.json'), JSON.stringify(config(path)))
+  const empty = await runCli(t, ['check', '--config', join(dir, 'config.json')])
+  t.equal(empty.code, 0, empty.stderr)
+  t.match(empty.stdout, 'target pool: the store is empty; the config\'s targets will be the initial pool')
+  const sy = await startTestSwitchyard(t, testConfig([blue, green], { store: { kind: 'file', path } }))
+  const agrees = await runCli(t, ['check', '--config', join(dir, 'config.json')])
+  t.match(agrees.stdout, 'target pool: the store (v1) agrees with the config')
+  t.equal((await adminCall(sy.adminUrl, 'POST', '/targets/blue', { url: fresh.url, id: 'b-new', reason: 'scale out' })).status, 201)
+  const differs = await runCli(t, ['check', '--config', join(dir, 'config.json')])
+  t.equal(differs.code, 0, 'a difference is a warning: the config is valid')
+  t.match(differs.stdout, `warning: the store's target pool (v2) differs from the config, and the store wins: blue: the store's pool has b-new (${fresh.url}), which the config does not list`)
+  t.notMatch(differs.stdout, /green:/, 'only the color that differs')
 })
