@@ -24,12 +24,15 @@ import { FileStore } from './state/file-store.js'
 import { LastKnownFile } from './state/last-known.js'
 import { RedisStore } from './state/redis-store.js'
 import { MemoryStore } from './state/memory-store.js'
-import type { Store } from './state/store.js'
+import type { InFlightCounts, Store } from './state/store.js'
 import { Switchboard } from './state/switchboard.js'
 import { RolloutControl } from './rollout/control.js'
 import { RolloutDriver } from './rollout/driver.js'
 import type { TrafficReport } from './rollout/types.js'
 import { readTls, tlsError } from './tls.js'
+import { AdminAuth } from './admin/auth.js'
+import { Reloader } from './reload/reloader.js'
+import { activePolicyOf, registerCoreReloadables } from './reload/reload-wiring.js'
 
 /** Options beyond the config file. */
 export interface StartOptions {
@@ -44,6 +47,8 @@ export interface StartOptions {
   readonly clock?: { readonly ms: number }
   /** Passive ejection's time and timers instead of the real ones (tests). */
   readonly poolClock?: PoolClock
+  /** Re-reads the config for a reload (SIGHUP, POST /reload); default: the start's config again. */
+  readonly reloadFrom?: () => Promise<LoadedConfig>
 }
 
 /** A running switchyard. */
@@ -55,6 +60,8 @@ export interface Running {
   readonly metrics: Metrics
   readonly dataPath: DataPath
   readonly admin: FastifyInstance
+  /** Re-reads the config (SIGHUP, POST /reload); components register with it to take new configs. */
+  readonly reloader: Reloader
   /** Drains and stops everything; resolves when all is closed. */
   close (): Promise<void>
 }
@@ -80,8 +87,26 @@ function urlOf (server: FastifyInstance, tls: boolean): string {
   return `${tls ? 'https' : 'http'}://${host}:${address.port}`
 }
 
+/**
+ * This instance's requests in flight per color and target, nonzero only (retiring targets
+ * too: they stay in their pool until idle). The one count source of multi-instance drains
+ * (heartbeats, GET /targets, the drain wait); with workers, the sum over the workers.
+ * `closingOnly`: only the targets taking no new request here (draining, disabled, retiring),
+ * whose counts are published as they change. One pass over the pools; called from timers
+ * and the admin API, never on the data path.
+ */
+export function inFlightByTarget (pools: TargetPools, closingOnly = false): InFlightCounts {
+  const out: Record<string, Record<string, number>> = {}
+  for (const list of pools.byColor) {
+    for (const t of list) {
+      if (t.inFlight > 0 && (!closingOnly || t.mode !== 'enabled' || t.retiring)) (out[t.colorName] ??= {})[t.id] = t.inFlight
+    }
+  }
+  return out
+}
+
 /** The admin API's view of the data path's targets. */
-function targetAdmin (pools: TargetPools, colors: readonly string[]): TargetAdmin {
+function targetAdmin (pools: TargetPools, colors: readonly string[], inFlight: () => InFlightCounts): TargetAdmin {
   const colorIndex = (name: string): number => colors.indexOf(name)
   return {
     list: () => pools.byColor.flat().map((t) => ({
@@ -99,20 +124,9 @@ function targetAdmin (pools: TargetPools, colors: readonly string[]): TargetAdmi
       return c < 0 ? undefined : pools.find(c, idOrUrl)?.id
     },
     canServe: (color) => pools.available[colorIndex(color)] === 1,
-    inFlight,
-    waitDrained: async (color, id, waitMs) => {
-      const deadline = Date.now() + waitMs
-      let left = inFlight(color, id)
-      while (left > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 10))
-        left = inFlight(color, id)
-      }
-      return left
-    },
+    inFlight: (color, id) => pools.find(colorIndex(color), id)?.inFlight ?? 0,
+    inFlightByTarget: inFlight,
     usableOthers: (color, id) => (pools.byColor[colorIndex(color)] ?? []).filter((t) => t.usable && t.id !== id).length
-  }
-  function inFlight (color: string, id: string): number {
-    return pools.find(colorIndex(color), id)?.inFlight ?? 0
   }
 }
 
@@ -136,6 +150,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   const traffic = (): TrafficReport => ({ epoch, colors: metrics.traffic() })
   // The config's targets: the pool an empty store is seeded with, and that of a state without one.
   const initialPool = configPool(colors, loaded.targets)
+  // The data path is built after the switchboard starts (it needs the state and secret):
+  // until then nothing is in flight.
+  const built: { pools?: TargetPools } = {}
+  const inFlight = (): InFlightCounts => (built.pools === undefined ? {} : inFlightByTarget(built.pools))
   const switchboard = new Switchboard({
     store,
     colors,
@@ -143,6 +161,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     initialPool,
     instanceId,
     traffic,
+    inFlight: { byTarget: inFlight, closing: () => (built.pools === undefined ? {} : inFlightByTarget(built.pools, true)) },
     ...(redis === undefined
       ? {}
       : { heartbeatMs: redis.heartbeatMs, instanceTtlMs: redis.instanceTtlMs, resyncIntervalMs: redis.resyncIntervalMs, lastKnown: new LastKnownFile(redis.lastKnownPath) }),
@@ -176,14 +195,15 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
       logger[healthy ? 'info' : 'warn']({ color: target.colorName, target: target.id, health: target.health, why }, healthy ? 'target healthy' : 'target unhealthy')
     }
   })
+  built.pools = dataPath.pools
   for (const list of dataPath.pools.byColor) for (const t of list) metrics.targetHealth(t.colorName, t.id, true)
-  const active = config.health.active
   const probes = new Map<Target, Probed>()
   const probeOf = (t: Target): Probed => {
     let p = probes.get(t)
     if (p === undefined) {
       p = {
         origin: t.origin,
+        color: t.colorName,
         verdict: (healthy: boolean, why: string) => { dataPath.pools.setActiveHealth(t, healthy, why) },
         confirmed: (why: string) => { dataPath.pools.setActiveHealth(t, true, why) }
       }
@@ -191,24 +211,23 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     }
     return p
   }
-  const checker = active.path === undefined
-    ? undefined
-    : new ActiveChecker({ ...active, path: active.path }, dataPath.pools.byColor.flat().map(probeOf), (origin, error) => { logger.error({ target: origin, err: error }, 'active health check round failed; checks go on') })
+  // Always built: a color's own health block, or a reload, may turn checks on for some targets.
+  const checker = new ActiveChecker(activePolicyOf(config, colors), dataPath.pools.byColor.flat().map(probeOf), (origin, error) => { logger.error({ target: origin, err: error }, 'active health check round failed; checks go on') })
   // Targets that join or leave at run time (admin API, DNS discovery) are checked and
   // counted like the initial ones, and their series leave /metrics with them.
   dataPath.pools.onMembership(({ kind, target }) => {
     if (kind === 'added') {
       metrics.targetHealth(target.colorName, target.id, true)
-      checker?.add(probeOf(target))
+      checker.add(probeOf(target))
     } else {
       metrics.removeTarget(target.colorName, target.id)
       const p = probes.get(target)
-      if (p !== undefined) checker?.remove(p)
+      if (p !== undefined) checker.remove(p)
       probes.delete(target)
     }
     logger.info({ color: target.colorName, target: target.id, url: target.origin, source: target.source }, kind === 'added' ? 'target joined the pool' : 'target left the pool')
   })
-  if (checker === undefined) {
+  if (checker.checked === 0) {
     logger.warn('no active health check is configured (health.active.path): a dead target is found only by the requests that fail on it, and GET /targets shows a target "unknown" until it answers one')
   }
   switchboard.onSecret((secret) => { dataPath.setSecret(secret) })
@@ -247,13 +266,18 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   let closing = false
   const figures = new RecentFigures({ source: () => metrics.traffic(), colors })
   figures.start()
+  const auth = new AdminAuth(config.admin.tokens)
+  const reloader = new Reloader({ current: loaded, source: opts.reloadFrom ?? (async () => loaded), log: logger })
+  registerCoreReloadables(reloader, { auth, checker, pools: dataPath.pools, upstream: dataPath.upstream, logger })
   const admin = await buildAdminServer({
+    auth,
+    reload: async (by, reason) => await reloader.reload(by, reason),
     rollouts,
     figures,
     config,
     switchboard,
     metrics,
-    targets: targetAdmin(dataPath.pools, colors),
+    targets: targetAdmin(dataPath.pools, colors, inFlight),
     pool: initialPool,
     logger: flogger,
     ready: () => {
@@ -264,7 +288,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
       if (switchboard.storeProblem !== undefined) return { ready: true, status: 'degraded', detail: `the ${store.kind} store holds a value that is not valid (SWY_ERR_STORE_CORRUPT): routing by version ${switchboard.state.version}, writes refused; ${switchboard.storeProblem}` }
       const state = switchboard.state
       const weighted = colors.map((color, i) => ({ color, targets: dataPath.pools.byColor[i] ?? [] })).filter((w) => weightOf(state.weights, w.color) > 0)
-      return targetReadiness(weighted, checker !== undefined, `routing by version ${state.version} from the ${store.kind} store`)
+      return targetReadiness(weighted, checker.checked > 0, `routing by version ${state.version} from the ${store.kind} store`)
     }
   })
 
@@ -290,13 +314,14 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     metrics,
     dataPath,
     admin,
+    reloader,
     async close () {
       if (closing) return
       closing = true
       figures.stop()
       // The data path drains first while /readyz (admin) reports 503 to load balancers.
       await dataPath.server.close()
-      await checker?.stop()
+      await checker.stop()
       await dataPath.closeUpstreams()
       await admin.close()
       await driver.stop()

@@ -54,6 +54,8 @@ export const ERRORS = {
   SWY_ERR_UPSTREAM_BAD_RESPONSE: { status: 502, message: 'the upstream sent an invalid response' },
   SWY_ERR_UPSTREAM_TIMEOUT: { status: 504, message: 'the upstream did not answer in time' },
   SWY_ERR_CONFIG_INVALID: { status: 500, message: 'the configuration is not valid' },
+  SWY_ERR_RELOAD_INVALID: { status: 400, message: 'the config file is not valid; nothing was reloaded and the running config stays' },
+  SWY_ERR_RELOAD_NOT_LIVE: { status: 409, message: 'the config file changes settings that need a restart; nothing was reloaded and the running config stays' },
   SWY_ERR_STORE_CORRUPT: { status: 500, message: 'the stored state cannot be read' }
 } as const satisfies Record<string, ErrorDef>
 

@@ -14,11 +14,12 @@ import { loadTls } from '../tls.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { flipTo, rollback, setTargetMode, setWeights, type ChangeMeta } from '../routing/routing-state.js'
 import { parseWeights } from '../routing/weights.js'
-import type { InstanceInfo } from '../state/store.js'
+import type { InFlightCounts, InstanceInfo } from '../state/store.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { adminFailure, problemCode, sendError, type FailureLike } from './admin-errors.js'
 import { adminIndex, adminIndexHtml, prefersHtml } from './admin-index.js'
-import { createAuthenticator, type Principal } from './auth.js'
+import { AdminAuth, type Principal } from './auth.js'
+import { DrainWatch, withFleetInFlight } from './drain-wait.js'
 import { registerOpenApi } from './openapi.js'
 import { ADMIN_ROUTE_SCHEMAS, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
@@ -27,6 +28,7 @@ import type { RolloutControl } from '../rollout/control.js'
 import { registerRolloutRoutes } from './rollout-routes.js'
 import { registerTargetRoutes } from './target-routes.js'
 import type { Pool } from '../routing/pool.js'
+import { registerReloadRoute, type ReloadHandler } from './reload-route.js'
 import type { FiguresView } from './recent-figures.js'
 import { fromOwnPage, isUiPagePath, loadUiAssets, registerUi } from './ui-routes.js'
 
@@ -47,13 +49,10 @@ export interface TargetAdmin {
   canServe (color: string): boolean
   /** Requests in flight to a target on this instance. */
   inFlight (color: string, id: string): number
-  /**
-   * Waits up to `waitMs` for a target to have no request in flight; resolves to how many are
-   * left (0: drained, or gone). The one wait of a drain and a removal.
-   */
-  waitDrained (color: string, id: string, waitMs: number): Promise<number>
   /** How many targets of a color, other than `id`, can take a request now on this instance. */
   usableOthers (color: string, id: string): number
+  /** This instance's requests in flight per color and target (nonzero only), for multi-instance drains. */
+  inFlightByTarget (): InFlightCounts
 }
 
 /** What the admin API needs. */
@@ -73,6 +72,10 @@ export interface AdminDeps {
   readonly pool: Pool
   /** The recent per-color figures the dashboard charts (src/admin/recent-figures.ts). */
   readonly figures?: { view (): FiguresView }
+  /** The authenticator, when its tokens change on a reload (default: admin.tokens, fixed). */
+  readonly auth?: AdminAuth
+  /** POST /reload: re-read the config file (src/admin/reload-route.ts); absent, no such route. */
+  readonly reload?: ReloadHandler
 }
 
 const OPEN_ROUTES = new Set(['/', '/healthz', '/readyz', '/metrics', '/openapi.json'])
@@ -95,7 +98,7 @@ export function parseIfMatch (header: string | undefined): number | undefined {
 export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstance> {
   const { config, switchboard, metrics } = deps
   const now = deps.now ?? (() => new Date())
-  const authenticate = createAuthenticator(config.admin.tokens)
+  const auth = deps.auth ?? new AdminAuth(config.admin.tokens)
   const server = Fastify({
     loggerInstance: deps.logger,
     // A bad percent-encoding or an over-long path segment, answered from the error table.
@@ -124,6 +127,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   await registerOpenApi(server)
   const tls = config.admin.listen.tls !== undefined
   const uiAssets = loadUiAssets()
+  // Drains wait for every live instance (src/admin/drain-wait.ts).
+  const drains = new DrainWatch({ store: switchboard.store, instanceId: switchboard.instanceId, version: () => switchboard.state.version, inFlightByTarget: () => deps.targets.inFlightByTarget() })
 
   server.addHook('onRequest', async (request, reply) => {
     // The admin API is not for browsers, on every route. A web page the operator has open
@@ -148,7 +153,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     // Health and metrics need no token (probes and Prometheus carry none).
     if (OPEN_ROUTES.has(path) || isUiPagePath(path)) return
     const write = request.method !== 'GET' && request.method !== 'HEAD'
-    const outcome = authenticate(request.headers.authorization, write)
+    const outcome = auth.authenticate(request.headers.authorization, write)
     if (!outcome.ok) {
       if (outcome.code !== 'SWY_ERR_AUTH_FORBIDDEN') void reply.header('www-authenticate', 'Bearer realm="switchyard"')
       return sendError(reply, outcome.code)
@@ -268,7 +273,13 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     return write(request, reply, request.query, (s, meta) => flipTo(s, to, meta, policy.value), request.body.reason, force)
   })
 
-  server.get('/targets', async () => ({ version: switchboard.state.version, targets: deps.targets.list() }))
+  server.get('/targets', async () => {
+    const version = switchboard.state.version
+    const targets = deps.targets.list()
+    // With the store unreadable, this instance's own counts only (no inFlightAll).
+    const fleet = await drains.fleet().catch(() => undefined)
+    return { version, targets: fleet === undefined ? targets : withFleetInFlight(targets, fleet) }
+  })
 
   api.post('/targets/:color/:target/:action', { schema: ADMIN_ROUTE_SCHEMAS['POST /targets/:color/:target/:action'] }, async (request, reply) => {
     const { color, target, action } = request.params
@@ -280,16 +291,16 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     if (done === undefined) return reply
     const body = { ...current(reply), target: { color, id, mode } }
     if (request.query.wait === undefined || mode === 'enabled') return body
-    // Wait until the target has no request in flight (drained).
-    const inFlight = await deps.targets.waitDrained(color, id, Number(request.query.wait))
-    void reply.code(inFlight === 0 ? 200 : 202)
-    return { ...body, target: { color, id, mode, inFlight, drained: inFlight === 0 } }
+    // Wait until no live instance has a request in flight to the target (drain-wait.ts).
+    const o = await drains.waitDrained(color, id, Number(request.query.wait), done.state.version)
+    void reply.code(o.drained ? 200 : 202)
+    return { ...body, target: { color, id, mode, inFlight: deps.targets.inFlight(color, id), inFlightAll: o.inFlightAll, drained: o.drained, pending: o.pending, notReporting: o.notReporting } }
   })
 
   api.post('/rollback', { schema: ADMIN_ROUTE_SCHEMAS['POST /rollback'] }, async (request, reply) =>
     write(request, reply, request.query, (s, meta) => rollback(s, meta), request.body?.reason, request.body?.force))
 
-  registerTargetRoutes(api, { switchboard, targets: deps.targets, fallback: deps.pool, commit, propagated })
+  registerTargetRoutes(api, { switchboard, targets: deps.targets, fallback: deps.pool, commit, propagated, waitDrained: (color, id, ms, version) => drains.waitDrained(color, id, ms, version) })
 
   if (deps.rollouts !== undefined) registerRolloutRoutes(server, { control: deps.rollouts, colors: switchboard.state.colors })
 
@@ -305,7 +316,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     if (!prefersHtml(request.headers.accept)) return adminIndex()
     return reply.type('text/html; charset=utf-8').header('content-security-policy', "default-src 'none'").send(adminIndexHtml())
   })
-  registerUi(server, { figures: deps.figures, colors: switchboard.state.colors, tokensConfigured: config.admin.tokens.length > 0 }, uiAssets)
+  registerUi(server, { figures: deps.figures, colors: switchboard.state.colors, get tokensConfigured () { return auth.configured } }, uiAssets)
+  if (deps.reload !== undefined) registerReloadRoute(server, deps.reload)
 
   server.get('/healthz', async () => ({ status: 'ok' }))
 

@@ -42,3 +42,34 @@ export function createAuthenticator (tokens: readonly AdminToken[]): (authorizat
     return { ok: true, principal: found }
   }
 }
+
+/**
+ * The admin API's authenticator, whose tokens a config reload replaces (rotation without a
+ * restart). A request reads the current table once: a reload between two requests applies
+ * to the second, and a token removed by it is refused from then on.
+ */
+export class AdminAuth {
+  #check: (authorization: string | undefined, write: boolean) => AuthOutcome
+  #count: number
+
+  constructor (tokens: readonly AdminToken[]) {
+    this.#check = createAuthenticator(tokens)
+    this.#count = tokens.length
+  }
+
+  /** Uses these tokens from now on (digests computed once, here). */
+  setTokens (tokens: readonly AdminToken[]): void {
+    this.#check = createAuthenticator(tokens)
+    this.#count = tokens.length
+  }
+
+  /** True when tokens are configured (else the loopback-only listener needs none). */
+  get configured (): boolean {
+    return this.#count > 0
+  }
+
+  /** Authenticates one request's Authorization header. */
+  authenticate (authorization: string | undefined, write: boolean): AuthOutcome {
+    return this.#check(authorization, write)
+  }
+}

@@ -50,13 +50,38 @@ export const ANSWER_SCHEMAS: Readonly<Record<string, Record<string, unknown>>> =
   Instance: object({ id: str(), appliedVersion: int, appliedAt: time, lastSeen: time, self: { type: 'boolean' } }),
   Instances: object({ version: int, instances: { type: 'array', items: ref('Instance') } }),
   Propagation: object({ version: int, converged: { type: 'boolean' }, applied: { type: 'array', items: ref('Instance') }, lagging: { type: 'array', items: ref('Instance') }, slowestMs: nullable({ type: 'number', minimum: 0, description: 'ms from the commit until the slowest instance applied it' }) }),
-  Target: object({ color: str(), id: str(), url: str(), mode: str('enabled | draining | disabled'), health: str(), inFlight: int }, undefined, { ejectedUntil: time, source: str('config | api | dns: the config\'s initial pool, the admin API, or this instance\'s DNS discovery') }),
+  Target: object({ color: str(), id: str(), url: str(), mode: str('enabled | draining | disabled'), health: str(), inFlight: { ...int, description: 'requests in flight to it on this instance' } }, undefined, {
+    ejectedUntil: time,
+    source: str('config | api | dns: the config\'s initial pool, the admin API, or this instance\'s DNS discovery'),
+    inFlightAll: { ...int, description: 'requests in flight to it over every live instance that reports counts (absent when the store cannot be read)' },
+    inFlightByInstance: { type: 'object', additionalProperties: int, description: 'the nonzero counts by instance id' }
+  }),
   Targets: object({ version: int, targets: { type: 'array', items: ref('Target') } }),
   TargetChange: {
-    allOf: [ref('State'), object({ target: object({ color: str(), id: str() }, 'the target changed', { mode: str(), url: str(), removed: { type: 'boolean' }, inFlight: int, drained: { type: 'boolean' } }) })]
+    allOf: [ref('State'), object({
+      target: object({ color: str(), id: str() }, 'the target changed', {
+        mode: str('enabled | draining | disabled (drain, enable, disable, POST /targets)'),
+        url: str('POST and DELETE /targets: its origin'),
+        removed: { type: 'boolean', description: 'DELETE /targets: it left the pool' },
+        inFlight: { ...int, description: 'with ?wait: requests in flight to it on this instance' },
+        inFlightAll: { ...int, description: 'with ?wait: requests in flight to it over the live instances that report counts' },
+        drained: { type: 'boolean', description: 'with ?wait: every live instance routes by this version and has nothing in flight to it' },
+        pending: { type: 'array', items: ref('DrainPending'), description: 'with ?wait: the live instances still holding the drain up' },
+        notReporting: { type: 'array', items: str(), description: 'with ?wait: live instances of an older release that publish no counts (counted as 0 once they route by this version)' }
+      })
+    })]
+  },
+  DrainPending: {
+    ...object({
+      instance: str('an instance id (GET /instances)'),
+      inFlight: nullable({ ...int, description: 'its requests in flight to the target; null: it publishes no counts' }),
+      appliedVersion: int,
+      waitingFor: str('requests: some are in flight; version: it has not applied the drain yet')
+    })
   },
   HistoryEntry: object({ version: int, kind: str(), changedBy: str(), reason: str(), changedAt: time, before: nullable(ref('Settings')), after: ref('Settings') }),
   History: object({ entries: { type: 'array', items: ref('HistoryEntry'), description: 'newest first' } }),
+  Reload: object({ reloaded: { type: 'boolean', description: 'false: the file changed nothing' }, changed: { type: 'array', items: str(), description: 'the settings that changed, as dotted paths (e.g. admin.tokens, health.active.intervalMs)' } }),
   Health: object({ status: { const: 'ok' } }),
   Ready: object({ status: str('ready | degraded | shutting down'), detail: str(), version: int, storeUp: { type: 'boolean' } }),
   Analysis: object({ at: time, step: int, from: side, to: side, verdict: { enum: ['pass', 'fail', 'inconclusive'] }, why: str() }),

@@ -69,6 +69,9 @@ export const targetParams = Type.Object({
 /** Body of a target action (optional). */
 export const targetBody = NullableObject(Type.Object({ reason }, { additionalProperties: false }))
 
+/** Body of POST /reload (optional; the reason goes to the log line). */
+export const reloadBody = NullableObject(Type.Object({ reason }, { additionalProperties: false }))
+
 /** Every route's schemas, by method and URL (for the OpenAPI document). */
 export const ADMIN_ROUTE_SCHEMAS = {
   'PUT /weights': { body: putWeightsBody, querystring: writeQuery },
@@ -76,6 +79,7 @@ export const ADMIN_ROUTE_SCHEMAS = {
   'POST /rollback': { body: rollbackBody, querystring: writeQuery },
   'POST /targets/:color/:target/:action': { params: targetParams, body: targetBody, querystring: writeQuery },
   'GET /history': { querystring: historyQuery },
+  'POST /reload': { body: reloadBody },
   ...ROLLOUT_ROUTE_SCHEMAS,
   ...TARGET_ROUTE_SCHEMAS
 } as const

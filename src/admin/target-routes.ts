@@ -12,6 +12,7 @@ import { addTarget, removeTarget } from '../routing/routing-state.js'
 import { weightOf } from '../routing/weights.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { sendError } from './admin-errors.js'
+import type { DrainOutcome } from './drain-wait.js'
 import type { TargetAdmin } from './admin-server.js'
 import { TARGET_ROUTE_SCHEMAS } from './target-schemas.js'
 
@@ -25,6 +26,8 @@ export interface TargetRouteDeps {
   commit (request: FastifyRequest, reply: FastifyReply, transition: Transition, reason: string | undefined): Promise<ChangeSuccess | undefined>
   /** The answer to a committed write, after ?wait's propagation wait. */
   propagated (reply: FastifyReply, done: ChangeSuccess, wait: string | undefined): Promise<{ body: Record<string, unknown>, converged: boolean }>
+  /** The drain route's wait (drain-wait.ts): until no live instance at `version` or newer has a request in flight to the target. */
+  waitDrained (color: string, id: string, waitMs: number, version: number): Promise<DrainOutcome>
 }
 
 /** Registers the pool routes on the admin server (its auth hook applies to them). */
@@ -70,12 +73,13 @@ export function registerTargetRoutes (server: FastifyInstance, deps: TargetRoute
     const done = await deps.commit(request, reply, (s, m) => removeTarget(s, deps.fallback, color, entry.id, m), request.body?.reason ?? request.query.reason)
     if (done === undefined) return reply
     const wait = request.query.wait
-    const { body, converged } = await deps.propagated(reply, done, wait)
     const removed = { color, id: entry.id, url: entry.url, removed: true }
-    if (wait === undefined) return { ...body, target: removed }
-    // Every instance retires it on applying the change; wait for its requests in flight to finish.
-    const inFlight = await deps.targets.waitDrained(color, entry.id, Math.max(0, Number(wait) - (Date.now() - started)))
-    void reply.code(converged && inFlight === 0 ? 200 : 202)
-    return { ...body, target: { ...removed, inFlight, drained: inFlight === 0 } }
+    if (wait === undefined) return { ...(await deps.propagated(reply, done, undefined)).body, target: removed }
+    // Every instance retires it on applying the removal; wait (the drain route's wait) until
+    // no live instance has a request in flight to it, then answer with the propagation too.
+    const o = await deps.waitDrained(color, entry.id, Number(wait), done.state.version)
+    const { body, converged } = await deps.propagated(reply, done, String(Math.max(0, Number(wait) - (Date.now() - started))))
+    void reply.code(converged && o.drained ? 200 : 202)
+    return { ...body, target: { ...removed, inFlight: deps.targets.inFlight(color, entry.id), inFlightAll: o.inFlightAll, drained: o.drained, pending: o.pending, notReporting: o.notReporting } }
   })
 }

@@ -43,6 +43,8 @@ export interface TargetBody {
   readonly mode: string
   readonly health: string
   readonly inFlight: number
+  /** Over every live instance (servers before multi-instance drains leave it out). */
+  readonly inFlightAll?: number
   readonly ejectedUntil?: string
 }
 

@@ -43,6 +43,44 @@ export const targetEntrySchema = OneOf([
   Type.Object({ id: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$' })), url }, { additionalProperties: false })
 ])
 
+/** The fields of `health.active`, without defaults (the global block adds them; a color's block overrides it field by field). */
+const ACTIVE = {
+  path: Type.String({ pattern: '^/', description: 'active checks run only when path is set' }),
+  intervalMs: Type.Integer({ minimum: 50, maximum: 600000, description: 'time between checks of a target' }),
+  timeoutMs: Type.Integer({ minimum: 10, maximum: 60000, description: 'a check not answered within this fails' }),
+  healthyThreshold: Type.Integer({ minimum: 1, maximum: 100, description: 'passes in a row that make a target healthy' }),
+  unhealthyThreshold: Type.Integer({ minimum: 1, maximum: 100, description: 'failures in a row that make a target unhealthy' })
+}
+
+/** The fields of `health.passive`, without defaults. */
+const PASSIVE = {
+  enabled: Type.Boolean({ description: 'eject a target after consecutive upstream failures' }),
+  consecutiveFailures: Type.Integer({ minimum: 1, maximum: 1000, description: 'upstream failures in a row that eject a target' }),
+  baseEjectionMs: Type.Integer({ minimum: 10, maximum: 3600000, description: 'the first ejection; each next one doubles' }),
+  maxEjectionMs: Type.Integer({ minimum: 10, maximum: 86400000, description: 'the longest ejection; at least baseEjectionMs' })
+}
+
+/**
+ * `colors.<name>.health`: the color's own health settings, each field overriding the global
+ * `health` block's (which is the default of every field left out). No defaults here: an
+ * absent field must fall through to the global one, not to the schema's default.
+ */
+export const colorHealthSchema = Type.Object({
+  active: Type.Optional(Type.Object({
+    path: Type.Optional(ACTIVE.path),
+    intervalMs: Type.Optional(ACTIVE.intervalMs),
+    timeoutMs: Type.Optional(ACTIVE.timeoutMs),
+    healthyThreshold: Type.Optional(ACTIVE.healthyThreshold),
+    unhealthyThreshold: Type.Optional(ACTIVE.unhealthyThreshold)
+  }, { additionalProperties: false })),
+  passive: Type.Optional(Type.Object({
+    enabled: Type.Optional(PASSIVE.enabled),
+    consecutiveFailures: Type.Optional(PASSIVE.consecutiveFailures),
+    baseEjectionMs: Type.Optional(PASSIVE.baseEjectionMs),
+    maxEjectionMs: Type.Optional(PASSIVE.maxEjectionMs)
+  }, { additionalProperties: false }))
+}, { additionalProperties: false, description: "this color's health settings, field by field over the global health block (a new version may expose another health path or need other thresholds)" })
+
 const fileStore = Type.Object({
   kind: Type.Literal('file'),
   path: Type.String({ minLength: 1 })
@@ -85,7 +123,8 @@ export const configSchema = Type.Object({
     bodyLimit: Defaulted(Type.Integer({ minimum: 256, maximum: 1048576, description: 'the largest admin request body, in bytes' }), 16384)
   }, { additionalProperties: false })),
   colors: Dictionary(Type.Object({
-    targets: Type.Array(targetEntrySchema, { minItems: 1, maxItems: 256, description: "the color's instances: an origin http(s)://host:port, or { id, url }" })
+    targets: Type.Array(targetEntrySchema, { minItems: 1, maxItems: 256, description: "the color's instances: an origin http(s)://host:port, or { id, url }" }),
+    health: Type.Optional(colorHealthSchema)
   }, { additionalProperties: false }), { minProperties: 1, maxProperties: 16, propertyNames: { pattern: '^[a-z][a-z0-9-]{0,31}$' }, description: 'the colors, in order (the last color is the canary side)' }),
   initial: DefaultedObject(Type.Object({
     weights: Type.Optional(Dictionary(Type.Number(), { description: 'percent per color, summing to 100, used only when the store is empty (default: everything on the first color)' }))
@@ -133,17 +172,17 @@ export const configSchema = Type.Object({
   }, { additionalProperties: false })),
   health: DefaultedObject(Type.Object({
     active: DefaultedObject(Type.Object({
-      path: Type.Optional(Type.String({ pattern: '^/', description: 'active checks run only when path is set' })),
-      intervalMs: ms(50, 600000, 2000, 'time between checks of a target'),
-      timeoutMs: ms(10, 60000, 1000, 'a check not answered within this fails'),
-      healthyThreshold: Defaulted(Type.Integer({ minimum: 1, maximum: 100, description: 'passes in a row that make a target healthy' }), 2),
-      unhealthyThreshold: Defaulted(Type.Integer({ minimum: 1, maximum: 100, description: 'failures in a row that make a target unhealthy' }), 3)
+      path: Type.Optional(ACTIVE.path),
+      intervalMs: Defaulted(ACTIVE.intervalMs, 2000),
+      timeoutMs: Defaulted(ACTIVE.timeoutMs, 1000),
+      healthyThreshold: Defaulted(ACTIVE.healthyThreshold, 2),
+      unhealthyThreshold: Defaulted(ACTIVE.unhealthyThreshold, 3)
     }, { additionalProperties: false })),
     passive: DefaultedObject(Type.Object({
-      enabled: Defaulted(Type.Boolean({ description: 'eject a target after consecutive upstream failures' }), true),
-      consecutiveFailures: Defaulted(Type.Integer({ minimum: 1, maximum: 1000, description: 'upstream failures in a row that eject a target' }), 5),
-      baseEjectionMs: ms(10, 3600000, 10000, 'the first ejection; each next one doubles'),
-      maxEjectionMs: ms(10, 86400000, 300000, 'the longest ejection; at least baseEjectionMs')
+      enabled: Defaulted(PASSIVE.enabled, true),
+      consecutiveFailures: Defaulted(PASSIVE.consecutiveFailures, 5),
+      baseEjectionMs: Defaulted(PASSIVE.baseEjectionMs, 10000),
+      maxEjectionMs: Defaulted(PASSIVE.maxEjectionMs, 300000)
     }, { additionalProperties: false }))
   }, { additionalProperties: false })),
   retry: DefaultedObject(Type.Object({

@@ -154,6 +154,16 @@ function semanticChecks (raw: unknown, problems: string[]): BasisPoints | undefi
   if (typeof passive?.baseEjectionMs === 'number' && typeof passive.maxEjectionMs === 'number' && passive.maxEjectionMs < passive.baseEjectionMs) {
     problems.push('health.passive.maxEjectionMs: must be at least baseEjectionMs')
   }
+  // A color's passive block over the global one: the pair it ends up with must hold too.
+  for (const [color, def] of Object.entries(colorTable)) {
+    const own = record(record(record(def)?.health)?.passive)
+    if (own === undefined) continue
+    const base = own.baseEjectionMs ?? passive?.baseEjectionMs ?? 10000
+    const max = own.maxEjectionMs ?? passive?.maxEjectionMs ?? 300000
+    if (typeof base === 'number' && typeof max === 'number' && max < base) {
+      problems.push(`colors.${color}.health.passive.maxEjectionMs: must be at least baseEjectionMs (${max} < ${base}, with the global health.passive block as the default)`)
+    }
+  }
   const proxy = record(root.proxy)
   if (typeof proxy?.headersTimeoutMs === 'number' && typeof proxy.requestTimeoutMs === 'number' && proxy.headersTimeoutMs > proxy.requestTimeoutMs) {
     problems.push('proxy.headersTimeoutMs: must be at most requestTimeoutMs')
@@ -165,8 +175,18 @@ function semanticChecks (raw: unknown, problems: string[]): BasisPoints | undefi
   return weights
 }
 
-function configError (source: string, problems: readonly string[]): SwitchyardError {
-  return new SwitchyardError('SWY_ERR_CONFIG_INVALID', `${source} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+/** SWY_ERR_CONFIG_INVALID with every problem also as a list (a reload answers them as one). */
+export class ConfigError extends SwitchyardError {
+  readonly problems: readonly string[]
+
+  constructor (message: string, problems: readonly string[]) {
+    super('SWY_ERR_CONFIG_INVALID', message)
+    this.problems = problems
+  }
+}
+
+function configError (source: string, problems: readonly string[]): ConfigError {
+  return new ConfigError(`${source} has ${problems.length} problem${problems.length === 1 ? '' : 's'}:\n${problems.map((p) => `  - ${p}`).join('\n')}`, problems)
 }
 
 /** Reads, parses and validates a config file (YAML, or JSON by its .json extension). */
@@ -175,13 +195,15 @@ export async function loadConfigFile (path: string, env: NodeJS.ProcessEnv = pro
   try {
     text = await readFile(path, 'utf8')
   } catch (e) {
-    throw new SwitchyardError('SWY_ERR_CONFIG_INVALID', `cannot read config ${path}: ${(e as Error).message}`)
+    const problem = `cannot read config ${path}: ${(e as Error).message}`
+    throw new ConfigError(problem, [problem])
   }
   let parsed: unknown
   try {
     parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text)
   } catch (e) {
-    throw new SwitchyardError('SWY_ERR_CONFIG_INVALID', `config ${path} cannot be parsed: ${(e as Error).message}`)
+    const problem = `config ${path} cannot be parsed: ${(e as Error).message}`
+    throw new ConfigError(problem, [problem])
   }
   return validateConfig(parsed, env, path)
 }

@@ -16,6 +16,7 @@
  */
 import httpProxy from '@fastify/http-proxy'
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify'
+import { colorHealths } from '../config/color-health.js'
 import type { Config, TargetConfig } from '../config/config-types.js'
 import { NO_REQUEST_METRICS, type Metrics, type RequestMetrics } from '../metrics/metrics.js'
 import type { RouteTable } from '../routing/route-table.js'
@@ -29,7 +30,7 @@ import { HeaderPolicy } from './header-policy.js'
 import { createDataPathServer } from './listener.js'
 import { RequestRouter } from './request-router.js'
 import { TargetPools, type HealthEvent, type PoolClock } from './target-pool.js'
-import { createUpstreamAgent } from './upstream-agent.js'
+import { createUpstreamAgent, type UpstreamAgent } from './upstream-agent.js'
 import { syncPools } from './pool-sync.js'
 import { configPool } from '../routing/pool.js'
 import { UpstreamLog } from './upstream-log.js'
@@ -66,6 +67,8 @@ export interface DataPath {
   readonly router: RequestRouter
   /** Every color's targets, with their health and in-flight counts. */
   readonly pools: TargetPools
+  /** The upstream dispatcher (its settings change live on a config reload). */
+  readonly upstream: UpstreamAgent
   /** Uses a new cookie secret (another instance's won a store re-seed). */
   setSecret (secret: string): void
   /** Closes idle upstream connections (after the server closed). */
@@ -77,7 +80,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const { config, colors, logger } = deps
   const metrics: RequestMetrics = config.metrics.enabled ? deps.metrics : NO_REQUEST_METRICS
   const clock = deps.clock ?? new CoarseClock().start()
-  const pools = new TargetPools(colors, deps.targets, config.health.passive, deps.onHealth, deps.poolClock)
+  const pools = new TargetPools(colors, deps.targets, colorHealths(config, colors).map((h) => h.passive), deps.onHealth, deps.poolClock)
   // A state without a pool (or a color it does not name) routes to the config's targets.
   const fallback = configPool(colors, deps.targets)
   const router = new RequestRouter({ colors, sticky: config.sticky, overrides: config.overrides, secret: deps.secret, available: pools.available })
@@ -113,6 +116,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     },
     get table () { return router.table },
     router,
+    upstream: agent,
     setSecret (secret: string) {
       router.setSecret(secret)
     },

@@ -100,7 +100,8 @@ export class TargetPools {
   /** Per color: 1 when any target is usable. */
   readonly available: Uint8Array
   readonly #rr: Uint32Array
-  readonly #policy: OutlierPolicy
+  /** Per color: its passive ejection policy (colors.<name>.health.passive over health.passive). */
+  #policies: readonly OutlierPolicy[]
   readonly #onHealth: (e: HealthEvent) => void
   readonly #timers = new Set<{ unref (): unknown }>()
   readonly #clock: PoolClock
@@ -108,14 +109,14 @@ export class TargetPools {
   readonly #retiring = new Set<Target>()
   #sweepTimer: { unref (): unknown } | undefined
 
-  constructor (colors: readonly string[], targets: ReadonlyArray<readonly TargetConfig[]>, policy: OutlierPolicy, onHealth: (e: HealthEvent) => void = () => {}, clock: PoolClock = realClock) {
+  constructor (colors: readonly string[], targets: ReadonlyArray<readonly TargetConfig[]>, policy: OutlierPolicy | readonly OutlierPolicy[], onHealth: (e: HealthEvent) => void = () => {}, clock: PoolClock = realClock) {
     this.#clock = clock
     this.#colors = colors
     this.#lists = colors.map((name, i) => (targets[i] ?? []).map((t) => new Target(i, name, t)))
     this.byColor = this.#lists
     this.available = new Uint8Array(colors.length)
     this.#rr = new Uint32Array(colors.length)
-    this.#policy = policy
+    this.#policies = Array.isArray(policy) ? policy : colors.map(() => policy as OutlierPolicy)
     this.#onHealth = onHealth
     this.recompute()
   }
@@ -258,10 +259,11 @@ export class TargetPools {
   /** Records a request outcome for passive ejection (and, when ok, that the target answers). */
   outcome (t: Target, ok: boolean, now: number): void {
     if (ok && !t.answered) t.answered = true
-    const ms = recordOutcome(t.outlier, ok, now, this.#policy)
+    const policy = this.#policies[t.color] as OutlierPolicy
+    const ms = recordOutcome(t.outlier, ok, now, policy)
     if (ms === 0) return
     this.recompute()
-    this.#onHealth({ target: t, healthy: false, why: `ejected for ${ms} ms after ${this.#policy.consecutiveFailures} consecutive failures (ejection #${t.outlier.ejections})` })
+    this.#onHealth({ target: t, healthy: false, why: `ejected for ${ms} ms after ${policy.consecutiveFailures} consecutive failures (ejection #${t.outlier.ejections})` })
     const until = t.outlier.ejectedUntil
     const timer = this.#clock.setTimeout(() => {
       this.#timers.delete(timer)
@@ -273,6 +275,14 @@ export class TargetPools {
     }, ms)
     timer.unref()
     this.#timers.add(timer)
+  }
+
+  /**
+   * Uses new passive ejection policies (a config reload), one per color in color order. A
+   * running ejection keeps its end; the next failures count against the new policy.
+   */
+  setPassivePolicies (policies: readonly OutlierPolicy[]): void {
+    this.#policies = policies
   }
 
   /** Cancels pending ejection timers. */

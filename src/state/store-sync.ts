@@ -18,7 +18,7 @@ import type { TrafficReport } from '../rollout/types.js'
 import type { ChangeCommitter, ChangeFailure, CurrentState } from './current-state.js'
 import type { LastKnownFile } from './last-known.js'
 import { reconcileColors } from './reconcile-colors.js'
-import type { CasOutcome, RolloutCasOutcome, RolloutWrite, Store } from './store.js'
+import type { CasOutcome, InFlightCounts, InstanceInfo, RolloutCasOutcome, RolloutWrite, Store } from './store.js'
 
 /** Minimal logger the switchboard reports through. */
 export interface SwitchboardLog {
@@ -26,6 +26,23 @@ export interface SwitchboardLog {
   warn (obj: object, msg: string): void
   error (obj: object, msg: string): void
 }
+
+/**
+ * This instance's requests in flight per target, for the heartbeat (multi-instance drains,
+ * src/admin/drain-wait.ts). Both are read from a timer or a heartbeat, never on the data path.
+ */
+export interface InFlightSource {
+  /** Nonzero in-flight counts per color and target id (app.ts's inFlightByTarget; summed over workers where there are workers). */
+  byTarget (): InFlightCounts
+  /**
+   * The nonzero counts of the targets that take no new request here (draining, disabled,
+   * retiring): published as they change. One pass over the pools, like byTarget.
+   */
+  closing (): InFlightCounts
+}
+
+/** How often the in-flight counts of closing targets are sampled for a change (ms). */
+export const IN_FLIGHT_SAMPLE_MS = 50
 
 /** How the sync runs. */
 export interface StoreSyncOptions {
@@ -40,6 +57,14 @@ export interface StoreSyncOptions {
   readonly instanceTtlMs?: number
   /** This instance's per-color traffic counters, published with each heartbeat (for the rollout analysis). */
   readonly traffic?: () => TrafficReport
+  /**
+   * This instance's in-flight counts: published with every heartbeat, and by an extra beat
+   * when a closing target's count changes (sampled every inFlightSampleMs), so a drain waiting
+   * on another instance hears of the last request ending without waiting a heartbeat period.
+   */
+  readonly inFlight?: InFlightSource
+  /** The sampling period of closing targets' counts (default IN_FLIGHT_SAMPLE_MS). */
+  readonly inFlightSampleMs?: number
   /** Periodic re-read of the store (0: off). */
   readonly resyncIntervalMs?: number
   /** Where a shared store's state is cached for starting while it is down. */
@@ -48,6 +73,16 @@ export interface StoreSyncOptions {
 }
 
 const SILENT: SwitchboardLog = { info () {}, warn () {}, error () {} }
+
+/** Counts as one comparable string. */
+function countsKey (counts: InFlightCounts): string {
+  let out = ''
+  for (const color in counts) {
+    const byId = counts[color] as Readonly<Record<string, number>>
+    for (const id in byId) out += `${color}\n${id}\n${String(byId[id])}\n`
+  }
+  return out
+}
 
 function hasCode (e: unknown, code: string): e is SwitchyardError {
   return e instanceof SwitchyardError && e.code === code
@@ -66,6 +101,11 @@ export class StoreSync implements ChangeCommitter {
   readonly #connectivityListeners: Array<(up: boolean) => void> = []
   readonly #cleanups: Array<() => void> = []
   #resyncing: Promise<void> | undefined
+  /** A heartbeat is being written; another was asked for meanwhile (written after it, in order). */
+  #beating = false
+  #beatAgain = false
+  /** The closing targets' counts as last published (countsKey of InFlightSource.closing). */
+  #publishedClosing = ''
   /** This instance's subscription: the store does not echo our own writes to it. */
   readonly #onStored = (state: RoutingState): void => { this.#adopt(state) }
 
@@ -123,6 +163,14 @@ export class StoreSync implements ChangeCommitter {
     const beat = setInterval(() => { void this.#heartbeat() }, this.#o.heartbeatMs ?? 1000)
     beat.unref()
     this.#cleanups.push(() => { clearInterval(beat) })
+    const source = this.#o.inFlight
+    if (source !== undefined) {
+      // Off the data path: a timer compares the closing targets' counts with the last
+      // published ones and beats only on a change (no I/O while nothing drains).
+      const sample = setInterval(() => { if (countsKey(source.closing()) !== this.#publishedClosing) void this.#heartbeat() }, this.#o.inFlightSampleMs ?? IN_FLIGHT_SAMPLE_MS)
+      sample.unref()
+      this.#cleanups.push(() => { clearInterval(sample) })
+    }
     const every = this.#o.resyncIntervalMs ?? 0
     if (every > 0) {
       const resync = setInterval(() => { void this.resync() }, every)
@@ -258,13 +306,40 @@ export class StoreSync implements ChangeCommitter {
     }
   }
 
+  /**
+   * Writes a heartbeat. Beats are written one at a time, in order: one asked for while
+   * another is being written follows it with a fresh sample, so an older count never lands
+   * after a newer one.
+   */
   async #heartbeat (): Promise<void> {
+    if (this.#beating) { this.#beatAgain = true; return }
+    this.#beating = true
+    try {
+      do {
+        this.#beatAgain = false
+        await this.#beatOnce()
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by a beat asked for during the await
+      } while (this.#beatAgain)
+    } finally {
+      this.#beating = false
+    }
+  }
+
+  async #beatOnce (): Promise<void> {
     const state = this.#current.maybe
     if (state === undefined) return
     try {
       const traffic = this.#o.traffic
-      const info = { id: this.#o.instanceId, appliedVersion: state.version, appliedAt: this.#current.appliedAt, at: Date.now() }
-      await this.#store.heartbeat(traffic === undefined ? info : { ...info, traffic: traffic() }, this.#o.instanceTtlMs ?? 5000)
+      const source = this.#o.inFlight
+      const inFlight = source?.byTarget()
+      const closing = source === undefined ? '' : countsKey(source.closing())
+      // Sampled with appliedVersion, in the same tick: a reader that sees the drain's
+      // version knows no request to the target started after this count.
+      let info: InstanceInfo = { id: this.#o.instanceId, appliedVersion: state.version, appliedAt: this.#current.appliedAt, at: Date.now() }
+      if (traffic !== undefined) info = { ...info, traffic: traffic() }
+      if (inFlight !== undefined) info = { ...info, inFlight }
+      await this.#store.heartbeat(info, this.#o.instanceTtlMs ?? 5000)
+      this.#publishedClosing = closing
     } catch (e) {
       if (hasCode(e, 'SWY_ERR_STORE_UNAVAILABLE')) this.#setStoreUp(false)
     }

@@ -23,7 +23,17 @@ export interface InstanceInfo {
   readonly at: number
   /** Its per-color traffic counters (absent from releases before rollouts, and from tests' fake beats). */
   readonly traffic?: TrafficReport
+  /**
+   * Its requests in flight per color and target id, sampled when the beat was written, with
+   * `appliedVersion` (nonzero counts only: a target it does not name has none). Absent from
+   * releases before multi-instance drains: those instances are "not reporting" (see
+   * src/admin/drain-wait.ts for how a drain treats them).
+   */
+  readonly inFlight?: InFlightCounts
 }
+
+/** Requests in flight per color name and target id (nonzero counts only). */
+export type InFlightCounts = Readonly<Record<string, Readonly<Record<string, number>>>>
 
 /** The outcome of a rollout compare-and-set. */
 export type RolloutCasOutcome =

@@ -115,13 +115,23 @@ export const TrafficReportSchema = Type.Object({
   colors: Type.Record(Type.String(), ColorTrafficSchema, { maxProperties: MAX_TRAFFIC_COLORS })
 })
 
-/** One instance's heartbeat. */
+/** The most targets per color a heartbeat's in-flight counts may name (only busy targets are named). */
+export const MAX_IN_FLIGHT_TARGETS = 4096
+
+/**
+ * An instance's requests in flight per color and target id (nonzero only; bounded like the
+ * traffic report: every instance reads every heartbeat).
+ */
+export const InFlightCountsSchema = Type.Record(Type.String(), Type.Record(Type.String(), Count, { maxProperties: MAX_IN_FLIGHT_TARGETS }), { maxProperties: MAX_TRAFFIC_COLORS })
+
+/** One instance's heartbeat (`traffic` and `inFlight` are absent from older releases' beats). */
 export const InstanceInfoSchema = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 1024 }),
   appliedVersion: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
   appliedAt: Time,
   at: Time,
-  traffic: Type.Optional(TrafficReportSchema)
+  traffic: Type.Optional(TrafficReportSchema),
+  inFlight: Type.Optional(InFlightCountsSchema)
 })
 
 const NullableTime = Type.Union([IsoTime, Type.Null()])

@@ -68,7 +68,17 @@ t.test('drain?wait answers when in-flight requests have finished (202 if the wai
   await until('the request to reach the slow target', () => slow.seen.length === 1, { detail: () => `slow saw ${slow.seen.length}, other saw ${other.seen.length}` })
   const short = await adminCall(sy.adminUrl, 'POST', `/targets/blue/${id}/drain?wait=50`)
   t.equal(short.status, 202, 'still one request in flight after 50 ms')
-  t.same((short.json as { target: unknown }).target, { color: 'blue', id: `127.0.0.1:${slow.port}`, mode: 'draining', inFlight: 1, drained: false })
+  // A memory store: this instance is the whole fleet, and names itself as the one pending.
+  t.same((short.json as { target: unknown }).target, {
+    color: 'blue',
+    id: `127.0.0.1:${slow.port}`,
+    mode: 'draining',
+    inFlight: 1,
+    inFlightAll: 1,
+    drained: false,
+    pending: [{ instance: sy.switchboard.instanceId, inFlight: 1, appliedVersion: sy.switchboard.state.version, waitingFor: 'requests' }],
+    notReporting: []
+  })
   held.open()
   const long = await adminCall(sy.adminUrl, 'POST', `/targets/blue/${id}/drain?wait=5000`)
   t.equal(long.status, 200)

@@ -43,19 +43,30 @@ export async function startFaultyUpstream (t: Teardown, color: string, fault: Fa
   return u
 }
 
-/** Sends requests as new clients (no cookie), `concurrency` at a time, until stopped (in teardown at the latest). */
-export function trafficLoop (t: Teardown, proxyUrl: string, concurrency = 4): { stop: () => Promise<void>, sent: () => number } {
+/**
+ * Sends requests as new clients (no cookie), `concurrency` at a time, until stopped (in
+ * teardown at the latest). `failures` lists every answer that was not 2xx and every request
+ * that threw, in words (a test that expects none prints them).
+ */
+export function trafficLoop (t: Teardown, proxyUrl: string, concurrency = 4): { stop: () => Promise<void>, sent: () => number, failures: () => readonly string[] } {
   let running = true
   let sent = 0
+  const failures: string[] = []
+  const stopped = (): boolean => !running
   const workers = Array.from({ length: concurrency }, async () => {
     while (running) {
-      try { await send(`${proxyUrl}/`) } catch { /* the proxy may be closing */ }
+      try {
+        const answer = await send(`${proxyUrl}/`)
+        if (answer.status < 200 || answer.status > 299) failures.push(`${answer.status} ${answer.body}`)
+      } catch (e) {
+        if (!stopped()) failures.push(String(e)) // else the proxy may be closing
+      }
       sent++
     }
   })
   const stop = async (): Promise<void> => { running = false; await Promise.all(workers) }
   t.teardown(stop)
-  return { stop, sent: () => sent }
+  return { stop, sent: () => sent, failures: () => failures }
 }
 
 /** One side of an analysis as the API shows it. */

@@ -2,7 +2,8 @@
  * The server side of the binary: `serve` (the proxy on a config file), `check` (validate a
  * config and exit) and `sign-override` (print a signed override value). The heavy modules
  * (fastify, pino, the config loader) are imported only here, when one of these runs, so the
- * admin client commands start fast. SIGTERM/SIGINT drain in-flight requests, then exit 0.
+ * admin client commands start fast. SIGTERM/SIGINT drain in-flight requests, then exit 0;
+ * SIGHUP reloads the config file.
  */
 import { HELP_OPTION, str, type CommandSpec, type OptionSpec, type Parsed } from '../args.js'
 import type { Command } from '../context.js'
@@ -45,6 +46,18 @@ export function onSignals (running: Running, graceSeconds: number, extra: () => 
   process.on('SIGINT', () => { stop('SIGINT') })
 }
 
+/**
+ * SIGHUP re-reads the config file (as POST /reload does): the outcome, applied or refused
+ * with every problem, is the reloader's log line. The process never dies of a SIGHUP.
+ */
+export function onReloadSignal (running: Running): void {
+  process.on('SIGHUP', () => {
+    running.reloader.reload('SIGHUP').catch((e: unknown) => {
+      process.stderr.write(`switchyard: SIGHUP: the reload failed: ${(e as Error).stack ?? String(e)}\n`)
+    })
+  })
+}
+
 /** The config of `--config FILE`, or the embedded defaults. */
 export async function loadConfig (p: Parsed): Promise<LoadedConfig> {
   const { defaultConfigInput, loadConfigFile, validateConfig } = await import('../../config/load-config.js')
@@ -60,14 +73,15 @@ export const serve: Command = {
     usage: ['serve [--config FILE]'],
     options: [CONFIG, HELP_OPTION],
     positionals: { min: 0, max: 0 },
-    notes: ['SIGTERM or SIGINT drains requests in flight (up to shutdown.graceSeconds), then exits 0.'],
+    notes: ['SIGTERM or SIGINT drains requests in flight (up to shutdown.graceSeconds), then exits 0.', 'SIGHUP re-reads the config file: admin tokens, health, upstream timeouts, discovery and log level change live; a file with a problem, or one that changes a setting needing a restart, is refused whole (logged).'],
     examples: ['serve --config config/switchyard.yaml']
   } satisfies CommandSpec,
   run: async (p) => {
     const loaded = await loadConfig(p)
     const { startSwitchyard } = await import('../../app.js')
-    const running = await startSwitchyard(loaded)
+    const running = await startSwitchyard(loaded, { reloadFrom: async () => await loadConfig(p) })
     onSignals(running, loaded.config.shutdown.graceSeconds)
+    onReloadSignal(running)
     return EXIT.ok
   }
 }

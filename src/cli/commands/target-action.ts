@@ -1,7 +1,7 @@
 /**
  * `drain|enable|disable COLOR TARGET`: POST /targets/:color/:target/:action. With --wait
- * (drain and disable), polls GET /targets and shows the target's requests in flight going
- * down until none are left (exit 0) or the wait runs out (exit 4).
+ * (drain and disable), polls GET /targets and shows the target's requests in flight over
+ * every live instance going down until none are left (exit 0) or the wait runs out (exit 4).
  */
 import { CLIENT_OPTIONS, str, type CommandSpec, type Parsed } from '../args.js'
 import type { AdminClient } from '../client.js'
@@ -35,7 +35,7 @@ function spec (action: Action): CommandSpec {
       ...CLIENT_OPTIONS
     ],
     positionals: { min: 2, max: 2, names: ['COLOR', 'TARGET (its id or URL; see switchyard targets)'] },
-    notes: ['TARGET is the id GET /targets shows (e.g. blue-1) or the target\'s URL.', ...(waits ? ['--wait counts the requests in flight on the instance behind --admin (each instance counts its own).'] : [])],
+    notes: ['TARGET is the id GET /targets shows (e.g. blue-1) or the target\'s URL.', ...(waits ? ['--wait counts the requests in flight on every live instance (GET /targets inFlightAll; only the instance behind --admin with a server that does not report it).'] : [])],
     examples: [`${action} blue blue-1${waits ? ' --wait=2m' : ''} --reason "kernel upgrade"`, `${action} green http://10.0.0.7:8080`]
   }
 }
@@ -47,7 +47,8 @@ async function waitDrained (client: AdminClient, ctx: Context, color: string, id
   for (;;) {
     const a = await client.call({ method: 'GET', path: '/targets' })
     const t = listOf<TargetBody>(a.json, 'targets').find((x) => x.color === color && x.id === id)
-    const inFlight = t?.inFlight ?? 0
+    // Over every live instance (inFlightAll); a server before multi-instance drains has only its own count.
+    const inFlight = t?.inFlightAll ?? t?.inFlight ?? 0
     const left = deadline - Date.now()
     if (inFlight === 0) {
       if (!quiet) ctx.out(rewind(drawn) + ctx.style.green(`${color}/${id}: no requests in flight`) + '\n')
