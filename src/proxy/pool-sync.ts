@@ -6,20 +6,32 @@
  * locally. Targets DNS discovery found (source `dns`) are this instance's own and never
  * touched here. Runs when a state is applied, never on the data path.
  */
-import { poolTargets, type Pool } from '../routing/pool.js'
+import { poolTargets, type Pool, type PoolTarget } from '../routing/pool.js'
 import type { TargetMode } from '../routing/routing-state.js'
 import type { Target, TargetPools } from './target-pool.js'
 
-function originOf (url: string): string {
-  return new URL(url).origin
+/** Origins of pool entries, by object: a state's pool arrays are carried over from version to version, so each URL is parsed once. */
+const origins = new WeakMap<PoolTarget, string>()
+
+function originOf (t: PoolTarget): string {
+  let o = origins.get(t)
+  if (o === undefined) {
+    o = new URL(t.url).origin
+    origins.set(t, o)
+  }
+  return o
 }
 
-/** Adds, retires (and un-retires) targets so that each color's pool matches `pool` (config: the fallback). */
+/**
+ * Adds, retires (and un-retires) targets so that each color's pool matches `pool` (config:
+ * the fallback). Linear in the targets: it runs on the event loop the data path shares.
+ */
 export function syncPools (pools: TargetPools, colors: readonly string[], pool: Pool | undefined, config: Pool, modeOf: (color: string, id: string) => TargetMode): void {
   colors.forEach((color, c) => {
     const wanted = poolTargets(pool, config, color)
-    const fromConfig = poolTargets(undefined, config, color)
-    const wantedById = new Map(wanted.map((w) => [w.id, originOf(w.url)]))
+    const wantedById = new Map<string, string>()
+    for (const w of wanted) wantedById.set(w.id, originOf(w))
+    const have = new Map<string, Target>()
     // A copy: retiring an idle target removes it from the live list at once.
     for (const t of [...(pools.byColor[c] ?? [])]) {
       if (t.source === 'dns' || t.removed) continue
@@ -27,14 +39,17 @@ export function syncPools (pools: TargetPools, colors: readonly string[], pool: 
       if (origin === undefined) pools.retire(t)
       // The same id at a new address: the old one goes now (its requests in flight finish), so the id has one target.
       else if (origin !== t.origin) pools.remove(t)
+      else have.set(t.id, t)
     }
+    let fromConfig: Set<string> | undefined
     for (const w of wanted) {
-      const have: Target | undefined = pools.byColor[c]?.find((t) => t.source !== 'dns' && !t.removed && t.id === w.id)
-      if (have !== undefined) {
-        pools.unretire(have)
+      const t = have.get(w.id)
+      if (t !== undefined) {
+        if (t.retiring) pools.unretire(t)
         continue
       }
-      const source = fromConfig.some((f) => f.id === w.id && originOf(f.url) === originOf(w.url)) ? 'config' : 'api'
+      fromConfig ??= new Set(poolTargets(undefined, config, color).map((f) => `${f.id}\0${originOf(f)}`))
+      const source = fromConfig.has(`${w.id}\0${originOf(w)}`) ? 'config' : 'api'
       pools.add(c, { id: w.id, url: w.url }, source, modeOf(color, w.id))
     }
   })
