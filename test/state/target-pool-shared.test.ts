@@ -126,3 +126,46 @@ for (const kind of ['redis', 'file'] as const) {
     t.same((await targetsOf(sy.adminUrl)).map((x) => [x.id, x.mode, x.source]), [['b1', 'draining', 'config'], ['b2', 'enabled', 'config'], ['b3', 'enabled', 'api'], ['g1', 'enabled', 'config'], ['g2', 'disabled', 'config']])
   })
 }
+
+t.test('rolling upgrade onto new addresses across two instances on Redis, two client loops on each: 0 failed requests', async (t) => {
+  const redis = await startRedis(t)
+  const dir = t.testdir()
+  const olds = [await startUpstream(t, 'blue'), await startUpstream(t, 'blue'), await startUpstream(t, 'blue')]
+  const news = [await startUpstream(t, 'blue'), await startUpstream(t, 'blue'), await startUpstream(t, 'blue')]
+  const green = await startUpstream(t, 'green')
+  const a = await startTestSwitchyard(t, testConfig([...olds, green], redisStore(redis.url, dir, 'a')))
+  const b = await startTestSwitchyard(t, testConfig([...olds, green], redisStore(redis.url, dir, 'b')))
+  let running = true
+  let sent = 0
+  const failures: string[] = []
+  const loops = [a, a, b, b].map(async (sy) => {
+    while (running) {
+      try {
+        const r = await send(sy.proxyUrl + '/')
+        if (r.status !== 200 || r.body !== 'blue') failures.push(`${r.status} ${r.body}`)
+      } catch (e) { failures.push(String(e)) }
+      sent++
+    }
+  })
+  const stop = async (): Promise<void> => { running = false; await Promise.all(loops) }
+  t.teardown(stop)
+  const more = async (n: number, what: string): Promise<void> => { const target = sent + n; await until(what, () => sent >= target, { detail: () => `${sent} sent` }) }
+  await more(20, 'steady traffic on both instances')
+  for (let i = 0; i < 3; i++) {
+    const [old, fresh] = [olds[i] as Upstream, news[i] as Upstream]
+    const [writer, other] = i % 2 === 0 ? [a, b] : [b, a]
+    t.equal((await adminCall(writer.adminUrl, 'POST', '/targets/blue?wait=10000', { url: fresh.url, reason: `new ${i + 1}` })).status, 201, `new ${i + 1} added through ${writer === a ? 'A' : 'B'}, applied by both`)
+    const gone = await adminCall(other.adminUrl, 'DELETE', `/targets/blue/${encodeURIComponent(old.url)}?wait=20000`, { reason: `old ${i + 1} out` })
+    t.equal(gone.status, 200, `old ${i + 1} removed through the other instance, drained on both`)
+    t.match((gone.json as { target: unknown }).target, { drained: true, inFlightAll: 0, pending: [] })
+    const seen = old.seen.length
+    await more(20, `20 more requests after old ${i + 1} left`)
+    t.equal(old.seen.length, seen, `old ${i + 1} gets nothing more from either instance`)
+    await old.close()
+  }
+  await more(20, 'traffic on the new pool')
+  await stop()
+  t.equal(failures.length, 0, `0 failed requests out of ${sent}: ${failures.slice(0, 3).join('; ')}`)
+  t.ok(news.every((n) => n.seen.length > 0), 'every new address took traffic')
+  for (const sy of [a, b]) t.same((await targetsOf(sy.adminUrl)).filter((x) => x.color === 'blue').map((x) => x.url), news.map((n) => n.url), 'both instances route to the three new addresses')
+})
