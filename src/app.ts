@@ -17,6 +17,7 @@ import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
 import type { PoolClock, Target, TargetPools } from './proxy/target-pool.js'
 import type { TargetAdmin } from './admin/admin-server.js'
 import { targetMode, targetModeChanges } from './routing/routing-state.js'
+import { configPool, describeDifferences, poolChanges, poolDifferences } from './routing/pool.js'
 import { weightOf, weightsToPercent } from './routing/weights.js'
 import { targetReadiness } from './health/readiness.js'
 import { FileStore } from './state/file-store.js'
@@ -127,7 +128,8 @@ function targetAdmin (pools: TargetPools, colors: readonly string[], inFlight: (
     },
     canServe: (color) => pools.available[colorIndex(color)] === 1,
     inFlight: (color, id) => pools.find(colorIndex(color), id)?.inFlight ?? 0,
-    inFlightByTarget: inFlight
+    inFlightByTarget: inFlight,
+    usableOthers: (color, id) => (pools.byColor[colorIndex(color)] ?? []).filter((t) => t.usable && t.id !== id).length
   }
 }
 
@@ -149,6 +151,8 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   // analysis); the epoch changes with every start, so no reader subtracts across a restart.
   const epoch = `${instanceId}:${Date.now().toString(36)}:${randomBytes(3).toString('hex')}`
   const traffic = (): TrafficReport => ({ epoch, colors: metrics.traffic() })
+  // The config's targets: the pool an empty store is seeded with, and that of a state without one.
+  const initialPool = configPool(colors, loaded.targets)
   // The data path is built after the switchboard starts (it needs the state and secret):
   // until then nothing is in flight.
   const built: { pools?: TargetPools } = {}
@@ -157,6 +161,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     store,
     colors,
     initialWeights: loaded.initialWeights,
+    initialPool,
     instanceId,
     traffic,
     inFlight: { byTarget: inFlight, closing: () => (built.pools === undefined ? {} : inFlightByTarget(built.pools, true)) },
@@ -170,6 +175,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   } catch (e) {
     await store.close()
     throw e
+  }
+  // The store's pool wins over the config's targets (the config's are only the initial pool).
+  for (const line of describeDifferences(poolDifferences(colors, switchboard.state.pool, initialPool))) {
+    logger.warn({ version: switchboard.state.version }, `the store's target pool differs from the config, and the store wins: ${line} (change it with POST /targets and DELETE /targets; see docs/targets.md)`)
   }
   metrics.storeUp(store.kind, switchboard.storeUp)
   switchboard.onConnectivity((up) => { metrics.storeUp(store.kind, up) })
@@ -232,10 +241,17 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   switchboard.onApply((state, before) => {
     dataPath.apply(state)
     metrics.stateApplied(state, before !== null)
+    if (before?.pool !== undefined && state.pool === undefined) {
+      // A release before the pool rewrote the state without it (it keeps fields it does not know only when reading).
+      logger.warn({ version: state.version, changedBy: state.changedBy }, `version ${state.version} has no target pool (written by a switchyard release before it?): routing to the config's targets until the next target write; finish upgrading every instance before adding or removing targets`)
+    }
     if (before !== null) {
       // The audit line: who, why, before → after (and which target, which mode, for a
       // target change). Never a token, secret or cookie value.
-      const targets = state.kind === 'target' ? targetModeChanges(before, state) : undefined
+      const pool = state.kind === 'target' ? poolChanges(colors, before.pool, state.pool, initialPool) : []
+      // A removed target's mode goes with it: that is the removal, not a mode change.
+      const targets = state.kind === 'target' ? targetModeChanges(before, state).filter((c) => !pool.some((p) => p.color === c.color && p.id === c.target)) : undefined
+      const said = [...(targets ?? []).map((c) => `${c.color} target ${c.target} ${c.from} → ${c.to}`), ...pool.map((c) => `${c.color} target ${c.id} (${c.url}) ${c.change}`)]
       logger.info({
         audit: {
           version: state.version,
@@ -244,9 +260,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
           reason: state.reason,
           before: { version: before.version, weights: weightsToPercent(colors, before.weights) },
           after: { version: state.version, weights: weightsToPercent(colors, state.weights) },
-          ...(targets === undefined ? {} : { targets })
+          ...(targets === undefined ? {} : { targets }),
+          ...(pool.length === 0 ? {} : { pool })
         }
-      }, targets === undefined ? 'routing state changed' : `routing state changed: ${targets.map((c) => `${c.color} target ${c.target} ${c.from} → ${c.to}`).join(', ')}`)
+      }, said.length === 0 ? 'routing state changed' : `routing state changed: ${said.join(', ')}`)
     }
   })
 
@@ -275,6 +292,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     switchboard,
     metrics,
     targets: targetAdmin(dataPath.pools, colors, inFlight),
+    pool: initialPool,
     logger: flogger,
     ready: () => {
       if (closing) return { ready: false, status: 'shutting down', detail: 'draining in-flight requests' }

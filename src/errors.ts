@@ -30,7 +30,11 @@ export const ERRORS = {
   SWY_ERR_WEIGHTS_PRECISION: { status: 400, message: 'weights take at most two decimals' },
   SWY_ERR_WEIGHTS_RANGE: { status: 400, message: 'a weight must be from 0 to 100' },
   SWY_ERR_UNKNOWN_COLOR: { status: 400, message: 'no such color' },
+  SWY_ERR_COLOR_NOT_FOUND: { status: 404, message: 'the path names no configured color' },
   SWY_ERR_UNKNOWN_TARGET: { status: 404, message: 'no such target in that color' },
+  SWY_ERR_TARGET_EXISTS: { status: 409, message: 'that color already has a target with this id or this URL' },
+  SWY_ERR_TARGET_INVALID_URL: { status: 400, message: 'a target URL must be an http(s) origin: scheme, host and port, no path, query or credentials' },
+  SWY_ERR_TARGET_LAST_USABLE: { status: 409, message: 'this is the last usable target of a color that has traffic; send force to remove it anyway' },
   SWY_ERR_TARGET_UNHEALTHY: { status: 409, message: 'the color has no healthy target; send force: true to flip anyway' },
   SWY_ERR_NOTHING_TO_ROLL_BACK: { status: 409, message: 'there is no earlier state to roll back to' },
   SWY_ERR_ROLLOUT_ACTIVE: { status: 409, message: 'a rollout is active; pause, promote or abort it, or send "force": true to abort it and make this change' },
@@ -91,7 +95,9 @@ export const PROBLEM_ERRORS: { readonly [P in ProblemCode]: ErrorCode } = Object
   WEIGHTS_PRECISION: 'SWY_ERR_WEIGHTS_PRECISION',
   WEIGHTS_RANGE: 'SWY_ERR_WEIGHTS_RANGE',
   UNKNOWN_COLOR: 'SWY_ERR_UNKNOWN_COLOR',
-  NOTHING_TO_ROLL_BACK: 'SWY_ERR_NOTHING_TO_ROLL_BACK'
+  NOTHING_TO_ROLL_BACK: 'SWY_ERR_NOTHING_TO_ROLL_BACK',
+  TARGET_EXISTS: 'SWY_ERR_TARGET_EXISTS',
+  UNKNOWN_TARGET: 'SWY_ERR_UNKNOWN_TARGET'
 })
 
 /**

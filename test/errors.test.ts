@@ -32,7 +32,7 @@ t.test('SwitchyardError carries code, status and body', async (t) => {
 })
 
 t.test('every problem of the routing core has a row, with the same name', async (t) => {
-  const problems: ProblemCode[] = ['WEIGHTS_SUM', 'WEIGHTS_PRECISION', 'WEIGHTS_RANGE', 'UNKNOWN_COLOR', 'NOTHING_TO_ROLL_BACK']
+  const problems: ProblemCode[] = ['WEIGHTS_SUM', 'WEIGHTS_PRECISION', 'WEIGHTS_RANGE', 'UNKNOWN_COLOR', 'NOTHING_TO_ROLL_BACK', 'TARGET_EXISTS', 'UNKNOWN_TARGET']
   t.strictSame(Object.keys(PROBLEM_ERRORS).sort(), [...problems].sort(), 'one entry per ProblemCode')
   for (const p of problems) {
     t.equal(PROBLEM_ERRORS[p], `SWY_ERR_${p}`, p)

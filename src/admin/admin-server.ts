@@ -26,6 +26,8 @@ import { historyView, stateView } from './state-view.js'
 import { switchPolicyOf } from './switch-policy-body.js'
 import type { RolloutControl } from '../rollout/control.js'
 import { registerRolloutRoutes } from './rollout-routes.js'
+import { registerTargetRoutes } from './target-routes.js'
+import type { Pool } from '../routing/pool.js'
 import { registerReloadRoute, type ReloadHandler } from './reload-route.js'
 import type { FiguresView } from './recent-figures.js'
 import { fromOwnPage, isUiPagePath, loadUiAssets, registerUi } from './ui-routes.js'
@@ -47,6 +49,8 @@ export interface TargetAdmin {
   canServe (color: string): boolean
   /** Requests in flight to a target on this instance. */
   inFlight (color: string, id: string): number
+  /** How many targets of a color, other than `id`, can take a request now on this instance. */
+  usableOthers (color: string, id: string): number
   /** This instance's requests in flight per color and target (nonzero only), for multi-instance drains. */
   inFlightByTarget (): InFlightCounts
 }
@@ -64,6 +68,8 @@ export interface AdminDeps {
   readonly now?: () => Date
   /** Rollouts: the routes, and the guard of manual weight changes while one is active. */
   readonly rollouts?: RolloutControl
+  /** The config's targets: the pool of a state (or a color) whose pool names none. */
+  readonly pool: Pool
   /** The recent per-color figures the dashboard charts (src/admin/recent-figures.ts). */
   readonly figures?: { view (): FiguresView }
   /** The authenticator, when its tokens change on a reload (default: admin.tokens, fixed). */
@@ -207,20 +213,28 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     }
     const done = await commit(request, reply, transition, reason)
     if (done === undefined) return reply
+    return (await propagated(reply, done, query.wait)).body
+  }
+
+  /** The answer to a committed write: the state, and with ?wait=ms, once every live instance applied it (202 naming who lags, if not in time). */
+  async function propagated (reply: FastifyReply, done: ChangeSuccess, wait: string | undefined): Promise<{ body: Record<string, unknown>, converged: boolean }> {
     const body = current(reply)
-    if (query.wait === undefined) return body
-    const p = await switchboard.waitFor(done.state.version, Number(query.wait))
+    if (wait === undefined) return { body, converged: true }
+    const p = await switchboard.waitFor(done.state.version, Number(wait))
     const converged = p.lagging.length === 0
     // 202: accepted and committed, but not yet applied everywhere; the body names who lags.
     void reply.code(converged ? 200 : 202)
     return {
-      ...body,
-      propagation: {
-        version: p.version,
-        converged,
-        applied: p.applied.map(instanceView),
-        lagging: p.lagging.map(instanceView),
-        slowestMs: converged ? Math.max(0, ...p.applied.map((i) => i.appliedAt - done.committedAt)) : null
+      converged,
+      body: {
+        ...body,
+        propagation: {
+          version: p.version,
+          converged,
+          applied: p.applied.map(instanceView),
+          lagging: p.lagging.map(instanceView),
+          slowestMs: converged ? Math.max(0, ...p.applied.map((i) => i.appliedAt - done.committedAt)) : null
+        }
       }
     }
   }
@@ -285,6 +299,8 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
 
   api.post('/rollback', { schema: ADMIN_ROUTE_SCHEMAS['POST /rollback'] }, async (request, reply) =>
     write(request, reply, request.query, (s, meta) => rollback(s, meta), request.body?.reason, request.body?.force))
+
+  registerTargetRoutes(api, { switchboard, targets: deps.targets, fallback: deps.pool, commit, propagated, waitDrained: (color, id, ms, version) => drains.waitDrained(color, id, ms, version) })
 
   if (deps.rollouts !== undefined) registerRolloutRoutes(server, { control: deps.rollouts, colors: switchboard.state.colors })
 

@@ -27,7 +27,8 @@ export const ANSWER_SCHEMAS: Readonly<Record<string, Record<string, unknown>>> =
   Weights: { type: 'object', additionalProperties: { type: 'number', minimum: 0, maximum: 100 }, description: 'percent per color, in color order' },
   SwitchPolicy: { type: 'object', required: ['mode'], properties: { mode: { enum: ['immediate', 'drain'] } }, description: 'what sticky clients of a color dropping to 0 do' },
   TargetModes: { type: 'object', additionalProperties: { type: 'object', additionalProperties: str('draining | disabled') }, description: 'per color and target id, the targets not enabled' },
-  Settings: object({ version: int, weights: ref('Weights'), switchPolicy: ref('SwitchPolicy'), targets: ref('TargetModes') }, 'the settings of one version'),
+  Pool: { type: 'object', additionalProperties: { type: 'array', items: object({ id: str(), url: str('an origin http(s)://host:port') }) }, description: "each color's targets; a color not named (or no pool at all: a state of an earlier release) has the config's targets" },
+  Settings: object({ version: int, weights: ref('Weights'), switchPolicy: ref('SwitchPolicy'), targets: ref('TargetModes') }, 'the settings of one version', { pool: ref('Pool') }),
   State: object({
     version: int,
     colors: { type: 'array', items: str() },
@@ -41,6 +42,7 @@ export const ANSWER_SCHEMAS: Readonly<Record<string, Record<string, unknown>>> =
     changedAt: time,
     store: str('file | memory | redis')
   }, 'the routing state', {
+    pool: ref('Pool'),
     drainUntil: { type: 'object', additionalProperties: time, description: 'per color draining under the drain policy: until when its sticky clients may stay' },
     instances: { ...nullable(object({ applied: int, total: int })), description: 'GET /state only: live instances applying this version (null when the store is unreachable)' },
     propagation: { ...ref('Propagation'), description: 'writes with ?wait only' }
@@ -57,7 +59,10 @@ export const ANSWER_SCHEMAS: Readonly<Record<string, Record<string, unknown>>> =
   Targets: object({ version: int, targets: { type: 'array', items: ref('Target') } }),
   TargetChange: {
     allOf: [ref('State'), object({
-      target: object({ color: str(), id: str(), mode: str() }, 'the target changed', {
+      target: object({ color: str(), id: str() }, 'the target changed', {
+        mode: str('enabled | draining | disabled (drain, enable, disable, POST /targets)'),
+        url: str('POST and DELETE /targets: its origin'),
+        removed: { type: 'boolean', description: 'DELETE /targets: it left the pool' },
         inFlight: { ...int, description: 'with ?wait: requests in flight to it on this instance' },
         inFlightAll: { ...int, description: 'with ?wait: requests in flight to it over the live instances that report counts' },
         drained: { type: 'boolean', description: 'with ?wait: every live instance routes by this version and has nothing in flight to it' },

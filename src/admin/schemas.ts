@@ -8,6 +8,7 @@
 import { Type, type Static } from 'typebox'
 import { Dictionary, NullableObject } from '../config/schema-kit.js'
 import { ROLLOUT_ROUTE_SCHEMAS } from './rollout-schemas.js'
+import { TARGET_ROUTE_SCHEMAS } from './target-schemas.js'
 
 const reason = Type.Optional(Type.String({ maxLength: 500, description: 'why, recorded in the history' }))
 
@@ -79,5 +80,6 @@ export const ADMIN_ROUTE_SCHEMAS = {
   'POST /targets/:color/:target/:action': { params: targetParams, body: targetBody, querystring: writeQuery },
   'GET /history': { querystring: historyQuery },
   'POST /reload': { body: reloadBody },
-  ...ROLLOUT_ROUTE_SCHEMAS
+  ...ROLLOUT_ROUTE_SCHEMAS,
+  ...TARGET_ROUTE_SCHEMAS
 } as const

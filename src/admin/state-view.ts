@@ -6,7 +6,7 @@ import { rollbackTarget, type HistoryEntry, type RoutingSettings, type RoutingSt
 import { weightsToPercent } from '../routing/weights.js'
 
 function settingsView (colors: readonly string[], s: RoutingSettings): Record<string, unknown> {
-  return { version: s.version, weights: weightsToPercent(colors, s.weights), switchPolicy: s.switchPolicy, targets: s.targets ?? {} }
+  return { version: s.version, weights: weightsToPercent(colors, s.weights), switchPolicy: s.switchPolicy, targets: s.targets ?? {}, ...(s.pool === undefined ? {} : { pool: s.pool }) }
 }
 
 /** The body of GET /state and of every write's answer. */
@@ -17,6 +17,8 @@ export function stateView (state: RoutingState, storeKind: string): Record<strin
     weights: weightsToPercent(state.colors, state.weights),
     switchPolicy: state.switchPolicy,
     targets: state.targets ?? {},
+    // Each color's targets (absent: the config's, as a state of an earlier release has no pool).
+    ...(state.pool === undefined ? {} : { pool: state.pool }),
     drainUntil: Object.fromEntries(Object.entries(state.drainUntil ?? {}).map(([c, ms]) => [c, new Date(ms).toISOString()])),
     previous: state.previous === null ? null : settingsView(state.colors, state.previous),
     // What POST /rollback restores: `previous`, unless target changes came after the last traffic shift.

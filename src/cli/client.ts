@@ -25,7 +25,7 @@ export interface Answer {
 
 /** One request to make. */
 export interface Call {
-  readonly method: 'GET' | 'POST' | 'PUT'
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE'
   /** Path and query, e.g. `/history?limit=5`. */
   readonly path: string
   readonly body?: unknown
@@ -58,7 +58,11 @@ export class AdminClient {
     const http = url.protocol === 'https:' ? await import('node:https') : await import('node:http')
     const body = call.body === undefined ? undefined : JSON.stringify(call.body)
     const headers: Record<string, string> = { accept: 'application/json', ...call.headers }
-    if (body !== undefined) headers['content-type'] = 'application/json'
+    if (body !== undefined) {
+      headers['content-type'] = 'application/json'
+      // Node frames a DELETE's body only with a length (it does not chunk one by default).
+      headers['content-length'] = String(Buffer.byteLength(body))
+    }
     if (this.#token !== undefined) headers.authorization = `Bearer ${this.#token}`
     const timeout = REQUEST_TIMEOUT_MS + (call.waitMs ?? 0)
     const options: RequestOptions = { method: call.method, headers, timeout }

@@ -31,6 +31,8 @@ import { createDataPathServer } from './listener.js'
 import { RequestRouter } from './request-router.js'
 import { TargetPools, type HealthEvent, type PoolClock } from './target-pool.js'
 import { createUpstreamAgent, type UpstreamAgent } from './upstream-agent.js'
+import { syncPools } from './pool-sync.js'
+import { configPool } from '../routing/pool.js'
 import { UpstreamLog } from './upstream-log.js'
 
 /** The per-request record (defined in exchange.ts), kept importable from here for bench/micro/exchange.ts. */
@@ -57,7 +59,7 @@ export interface ProxyDeps {
 /** The running data path: the fastify server and the hooks to steer it. */
 export interface DataPath {
   readonly server: FastifyInstance
-  /** Compiles and swaps the route table (and target modes) for a newly applied state. */
+  /** Compiles and swaps the route table, and brings the pools (members and modes) in step, for a newly applied state. */
   apply (state: RoutingState): void
   /** The route table requests are decided on now. */
   readonly table: RouteTable
@@ -79,6 +81,8 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const metrics: RequestMetrics = config.metrics.enabled ? deps.metrics : NO_REQUEST_METRICS
   const clock = deps.clock ?? new CoarseClock().start()
   const pools = new TargetPools(colors, deps.targets, colorHealths(config, colors).map((h) => h.passive), deps.onHealth, deps.poolClock)
+  // A state without a pool (or a color it does not name) routes to the config's targets.
+  const fallback = configPool(colors, deps.targets)
   const router = new RequestRouter({ colors, sticky: config.sticky, overrides: config.overrides, secret: deps.secret, available: pools.available })
   const policy = new HeaderPolicy({ overrideHeader: router.overrideHeader, trustForwarded: config.proxy.trustForwarded, tls: deps.tls !== undefined })
   const ledger = new ExchangeLedger(metrics, pools, clock)
@@ -106,6 +110,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     server,
     pools,
     apply (state: RoutingState) {
+      syncPools(pools, colors, state.pool, fallback, (color, id) => targetMode(state, color, id))
       router.apply(state)
       pools.setModes((target) => targetMode(state, target.colorName, target.id))
     },

@@ -199,6 +199,14 @@ export class TargetPools {
     this.#sweep()
   }
 
+  /** Takes a retiring target back (the state wants it again before it left): it gets requests again. */
+  unretire (t: Target): void {
+    if (!t.retiring || t.removed) return
+    t.retiring = false
+    this.#retiring.delete(t)
+    this.recompute()
+  }
+
   #sweep (): void {
     for (const t of this.#retiring) {
       if (t.inFlight > 0 && !t.removed) continue

@@ -13,6 +13,7 @@
  * policy's seconds; a color that gets weight again loses its window. A request then needs
  * one comparison, not a look at the history.
  */
+import { addProblem, findInPool, fullPool, samePool, type Pool, type PoolTarget } from './pool.js'
 import { err, ok, BUCKETS, type Problem, type Result } from './types.js'
 import { weightOf, type BasisPoints } from './weights.js'
 
@@ -41,6 +42,11 @@ export interface RoutingSettings {
   readonly weights: BasisPoints
   readonly switchPolicy: SwitchPolicy
   readonly targets?: TargetModes
+  /**
+   * Each color's targets (see pool.ts). Absent (a state of a release before it), or a color
+   * it does not name: the config's targets. A rollback leaves it as it is.
+   */
+  readonly pool?: Pool
 }
 
 /** The versioned routing document every instance routes by. */
@@ -95,7 +101,7 @@ export const IMMEDIATE: SwitchPolicy = Object.freeze({ mode: 'immediate', drainS
 
 /** The settings part of a state (as `previous` and history entries record it). */
 export function settingsOf (s: RoutingSettings): RoutingSettings {
-  return { version: s.version, weights: s.weights, switchPolicy: s.switchPolicy, targets: s.targets ?? {} }
+  return { version: s.version, weights: s.weights, switchPolicy: s.switchPolicy, targets: s.targets ?? {}, ...(s.pool === undefined ? {} : { pool: s.pool }) }
 }
 
 /** The mode of one target (default `enabled`). */
@@ -115,11 +121,11 @@ function normalizeModes (m: TargetModes | undefined): Array<[string, string, str
   return out.sort((x, y) => (x[0] + '\0' + x[1]).localeCompare(y[0] + '\0' + y[1]))
 }
 
-/** True when two states route identically (weights, switch policy, target modes). */
+/** True when two states route identically (weights, switch policy, target modes, pool). */
 export function sameRouting (a: RoutingState, b: RoutingState): boolean {
   return sameWeights(a.colors, a.weights, b.weights) &&
     a.switchPolicy.mode === b.switchPolicy.mode && a.switchPolicy.drainSeconds === b.switchPolicy.drainSeconds &&
-    sameModes(a.targets, b.targets)
+    sameModes(a.targets, b.targets) && samePool(a.pool, b.pool)
 }
 
 function drainWindows (state: RoutingState, weights: BasisPoints, policy: SwitchPolicy, at: string): Readonly<Record<string, number>> {
@@ -134,9 +140,9 @@ function drainWindows (state: RoutingState, weights: BasisPoints, policy: Switch
   return out
 }
 
-/** The first state of an empty store (version 1). */
-export function initialState (colors: readonly string[], weights: BasisPoints, meta: ChangeMeta): RoutingState {
-  return { version: 1, colors, weights, switchPolicy: IMMEDIATE, previous: null, kind: 'init', changedBy: meta.changedBy, reason: meta.reason, changedAt: meta.at }
+/** The first state of an empty store (version 1), with the config's targets as its pool when given. */
+export function initialState (colors: readonly string[], weights: BasisPoints, meta: ChangeMeta, pool?: Pool): RoutingState {
+  return { version: 1, colors, weights, switchPolicy: IMMEDIATE, ...(pool === undefined ? {} : { pool: fullPool(colors, undefined, pool) }), previous: null, kind: 'init', changedBy: meta.changedBy, reason: meta.reason, changedAt: meta.at }
 }
 
 /** True when two weight tables route identically. */
@@ -152,6 +158,7 @@ function next (state: RoutingState, weights: BasisPoints, switchPolicy: SwitchPo
     weights,
     switchPolicy,
     targets: state.targets ?? {},
+    ...(state.pool === undefined ? {} : { pool: state.pool }),
     drainUntil: drainWindows(state, weights, switchPolicy, meta.at),
     previous,
     kind,
@@ -168,9 +175,7 @@ export function setWeights (state: RoutingState, weights: BasisPoints, meta: Cha
 
 /** Sends 100 % to one color, under `switchPolicy` (default immediate, never the current one). */
 export function flipTo (state: RoutingState, color: string, meta: ChangeMeta, switchPolicy: SwitchPolicy = IMMEDIATE): Result<RoutingState, Problem> {
-  if (!state.colors.includes(color)) {
-    return err({ code: 'UNKNOWN_COLOR', message: `unknown color "${color}"; configured colors are ${state.colors.join(', ')}` })
-  }
+  if (!state.colors.includes(color)) return err(unknownColor(state, color))
   const weights: Record<string, number> = {}
   for (const c of state.colors) weights[c] = c === color ? BUCKETS : 0
   return ok(next(state, weights, switchPolicy, 'flip', meta, settingsOf(state)))
@@ -181,15 +186,55 @@ export function flipTo (state: RoutingState, color: string, meta: ChangeMeta, sw
  * traffic, so a rollback after it still undoes the last traffic shift (see `rollbackTo`).
  */
 export function setTargetMode (state: RoutingState, color: string, id: string, mode: TargetMode, meta: ChangeMeta): RoutingState {
+  return targetChange(state, withMode(state.targets, color, id, mode), state.pool, meta)
+}
+
+function withMode (targets: TargetModes | undefined, color: string, id: string, mode: TargetMode): TargetModes {
   const modes: Record<string, Record<string, 'draining' | 'disabled'>> = {}
-  for (const [c, ids] of Object.entries(state.targets ?? {})) modes[c] = { ...ids }
+  for (const [c, ids] of Object.entries(targets ?? {})) modes[c] = { ...ids }
   const byColor = modes[color] ?? {}
   if (mode === 'enabled') delete byColor[id]
   else byColor[id] = mode
   if (Object.keys(byColor).length > 0) modes[color] = byColor
   else delete modes[color]
-  // `previous` is the version just before; a rollback still undoes the last traffic shift.
-  return { ...next(state, state.weights, state.switchPolicy, 'target', meta, settingsOf(state)), targets: modes, rollbackTo: rollbackTarget(state) }
+  return modes
+}
+
+/** A change of target modes or pool: moves no traffic; `previous` is the version just before, and a rollback still undoes the last traffic shift. */
+function targetChange (state: RoutingState, modes: TargetModes, pool: Pool | undefined, meta: ChangeMeta): RoutingState {
+  const base = next(state, state.weights, state.switchPolicy, 'target', meta, settingsOf(state))
+  return { ...base, targets: modes, ...(pool === undefined ? {} : { pool }), rollbackTo: rollbackTarget(state) }
+}
+
+function unknownColor (state: RoutingState, color: string): Problem {
+  return { code: 'UNKNOWN_COLOR', message: `unknown color "${color}"; configured colors are ${state.colors.join(', ')}` }
+}
+
+/**
+ * Adds a target to a color's pool (`fallback`: the config's targets, for colors the state's
+ * pool does not name yet; the new pool names every color). Its id and origin must be new in
+ * that color. `disabled` adds it without traffic (a target mode like any other).
+ */
+export function addTarget (state: RoutingState, fallback: Pool, color: string, target: PoolTarget, mode: 'enabled' | 'disabled', meta: ChangeMeta): Result<RoutingState, Problem> {
+  if (!state.colors.includes(color)) return err(unknownColor(state, color))
+  const pool = fullPool(state.colors, state.pool, fallback)
+  const list = pool[color] as readonly PoolTarget[]
+  const problem = addProblem(color, list, target)
+  if (problem !== undefined) return err(problem)
+  return ok(targetChange(state, withMode(state.targets, color, target.id, mode), { ...pool, [color]: [...list, { id: target.id, url: target.url }] }, meta))
+}
+
+/**
+ * Removes a target (by id or URL) from a color's pool, and its mode with it. Each instance
+ * then stops giving it requests and drops it once those in flight have finished.
+ */
+export function removeTarget (state: RoutingState, fallback: Pool, color: string, idOrUrl: string, meta: ChangeMeta): Result<RoutingState, Problem> {
+  if (!state.colors.includes(color)) return err(unknownColor(state, color))
+  const pool = fullPool(state.colors, state.pool, fallback)
+  const list = pool[color] as readonly PoolTarget[]
+  const gone = findInPool(list, idOrUrl)
+  if (gone === undefined) return err({ code: 'UNKNOWN_TARGET', message: `color "${color}" has no target "${idOrUrl}" in its pool (use its id or URL; see GET /targets)` })
+  return ok(targetChange(state, withMode(state.targets, color, gone.id, 'enabled'), { ...pool, [color]: list.filter((t) => t !== gone) }, meta))
 }
 
 /** The settings a rollback of `state` restores (null: nothing to roll back to). */

@@ -46,3 +46,5 @@ export type ProblemCode =
   | 'WEIGHTS_RANGE'
   | 'UNKNOWN_COLOR'
   | 'NOTHING_TO_ROLL_BACK'
+  | 'TARGET_EXISTS'
+  | 'UNKNOWN_TARGET'

@@ -20,9 +20,14 @@ export function reconcileColors (state: RoutingState, colors: readonly string[],
   }
   const weights: Record<string, number> = {}
   for (const c of colors) weights[c] = weightOf(state.weights, c)
-  const { rollbackTo: _dropped, ...kept } = state
+  const { rollbackTo: _dropped, pool, targets, ...kept } = state
+  // The pool and the target modes of a dropped color go with it (a stored table may only name known colors).
+  const only = <T>(table: Readonly<Record<string, T>> | undefined): Record<string, T> | undefined =>
+    table === undefined ? undefined : Object.fromEntries(Object.entries(table).filter(([c]) => colors.includes(c)))
+  const keptPool = only(pool)
+  const keptModes = only(targets)
   return {
     ok: true,
-    value: { ...kept, version: state.version + 1, colors, weights, previous: null, kind: 'weights', changedBy: 'switchyard', reason: `colors reconciled with config: ${colors.join(', ')}`, changedAt: now.toISOString() }
+    value: { ...kept, ...(keptPool === undefined ? {} : { pool: keptPool }), ...(keptModes === undefined ? {} : { targets: keptModes }), version: state.version + 1, colors, weights, previous: null, kind: 'weights', changedBy: 'switchyard', reason: `colors reconciled with config: ${colors.join(', ')}`, changedAt: now.toISOString() }
   }
 }

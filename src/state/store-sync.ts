@@ -12,6 +12,7 @@
  */
 import { SwitchyardError } from '../errors.js'
 import { historyEntry, initialState, type HistoryEntry, type RoutingState } from '../routing/routing-state.js'
+import type { Pool } from '../routing/pool.js'
 import type { BasisPoints } from '../routing/weights.js'
 import type { TrafficReport } from '../rollout/types.js'
 import type { ChangeCommitter, ChangeFailure, CurrentState } from './current-state.js'
@@ -48,6 +49,8 @@ export interface StoreSyncOptions {
   readonly store: Store
   readonly colors: readonly string[]
   readonly initialWeights: BasisPoints
+  /** The config's targets: the pool an empty store is seeded with (absent: the seed has no pool, as before it existed). */
+  readonly initialPool?: Pool
   readonly instanceId: string
   /** Heartbeat period; the heartbeat expires after instanceTtlMs. */
   readonly heartbeatMs?: number
@@ -181,7 +184,7 @@ export class StoreSync implements ChangeCommitter {
   async #loadOrSeed (now: Date): Promise<RoutingState> {
     const stored = await this.#store.load()
     if (stored === null) {
-      const seed = initialState(this.#o.colors, this.#o.initialWeights, { changedBy: 'switchyard', reason: 'initial weights from config', at: now.toISOString() })
+      const seed = initialState(this.#o.colors, this.#o.initialWeights, { changedBy: 'switchyard', reason: 'initial weights from config', at: now.toISOString() }, this.#o.initialPool)
       const cas = await this.#store.compareAndSet(0, seed, historyEntry(null, seed))
       const state = cas.ok ? seed : cas.current
       if (state === null) throw new SwitchyardError('SWY_ERR_INTERNAL', 'store reported a conflict on an empty state')

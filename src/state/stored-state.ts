@@ -16,6 +16,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { Type, type Static } from 'typebox'
 import { SwitchyardError } from '../errors.js'
 import type { HistoryEntry, RoutingState } from '../routing/routing-state.js'
+import { MAX_POOL_TARGETS } from '../routing/pool.js'
 import { BUCKETS } from '../routing/types.js'
 import { ROLLOUT_PHASES, type Rollout } from '../rollout/types.js'
 import type { InstanceInfo } from './store.js'
@@ -42,6 +43,11 @@ const SwitchPolicy = Type.Object({
   drainSeconds: Type.Integer({ minimum: 0, maximum: MAX_DRAIN_SECONDS })
 })
 const TargetModes = Type.Record(Type.String(), Type.Record(Type.String(), Type.Enum(['draining', 'disabled'])))
+/** Each color's targets: ids unique per color (checked after the schema), URLs http(s) origins. */
+const Pool = Type.Record(Type.String(), Type.Array(Type.Object({
+  id: Type.String({ minLength: 1, maxLength: 256 }),
+  url: Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://[^/?#@]+/?$' })
+}), { maxItems: MAX_POOL_TARGETS }))
 const ChangeKind = Type.Enum(['init', 'weights', 'flip', 'rollback', 'target', 'rollout'])
 const Count = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 /** A non-negative finite number (JSON has no Infinity; the bound keeps sums exact enough). */
@@ -55,7 +61,8 @@ export const RoutingSettingsSchema = Type.Object({
   version: Version,
   weights: Weights,
   switchPolicy: SwitchPolicy,
-  targets: Type.Optional(TargetModes)
+  targets: Type.Optional(TargetModes),
+  pool: Type.Optional(Pool)
 })
 
 /** The routing state document (see RoutingState in src/routing/routing-state.ts). */
@@ -65,6 +72,7 @@ export const RoutingStateSchema = Type.Object({
   weights: Weights,
   switchPolicy: SwitchPolicy,
   targets: Type.Optional(TargetModes),
+  pool: Type.Optional(Pool),
   drainUntil: Type.Optional(Type.Record(Type.String(), Type.Integer({ minimum: 0, maximum: MAX_TIME }))),
   previous: Type.Union([RoutingSettingsSchema, Type.Null()]),
   rollbackTo: Type.Optional(Type.Union([RoutingSettingsSchema, Type.Null()])),
@@ -210,7 +218,7 @@ function unitOf (e: ErrorObject): string[] {
     // Settings objects nest; every other field is one unit, with a name or two below it for
     // tables keyed by color (weights, drainUntil) or color and target (targets).
     if (seg === 'previous' || seg === 'rollbackTo' || seg === 'before' || seg === 'after') continue
-    const keep = seg === 'weights' || seg === 'drainUntil' ? 1 : seg === 'targets' ? 2 : 0
+    const keep = seg === 'weights' || seg === 'drainUntil' ? 1 : seg === 'targets' || seg === 'pool' ? 2 : 0
     out.push(...path.slice(i + 1, i + 1 + keep))
     break
   }
@@ -225,6 +233,10 @@ function describe (unit: readonly string[], what: string): string {
   const t = unit.indexOf('targets')
   if (t >= 0 && t === unit.length - 3) return `${where} must be draining or disabled`
   if (t >= 0) return `${where} must be an object`
+  const p = unit.indexOf('pool')
+  if (p >= 0 && p === unit.length - 3) return `${where} must be { id, url } with an id of 1..256 characters and an http(s) origin URL`
+  if (p >= 0 && p === unit.length - 2) return `${where} must be a list of at most ${MAX_POOL_TARGETS} targets`
+  if (p >= 0) return `${where} must be an object`
   const d = unit.indexOf('drainUntil')
   if (d >= 0 && d < unit.length - 1) return `${where} is malformed (a time in ms since the epoch, 0..${MAX_TIME})`
   switch (unit.at(-1)) {
@@ -274,6 +286,20 @@ function checkColorKeys (table: unknown, colors: readonly string[], where: strin
   for (const c of Object.keys(table)) if (!colors.includes(c)) problems.push(`${where} name unknown color "${c}"`)
 }
 
+/** No id twice in one color's pool. */
+function checkPoolIds (pool: unknown, where: string, problems: string[]): void {
+  if (!isObject(pool)) return
+  for (const [color, list] of Object.entries(pool)) {
+    if (!Array.isArray(list)) continue
+    const seen = new Set<unknown>()
+    for (const t of list) {
+      const id = isObject(t) ? t.id : undefined
+      if (typeof id === 'string' && seen.has(id)) problems.push(`${where}.${color} has target id "${id.slice(0, 64)}" twice`)
+      seen.add(id)
+    }
+  }
+}
+
 function checkTime (value: unknown, where: string, problems: string[]): void {
   if (typeof value === 'string' && ISO_TIME_RE.test(value) && !Number.isFinite(Date.parse(value))) problems.push(`${where} is not a valid time: ${JSON.stringify(value.slice(0, 40))}`)
 }
@@ -293,7 +319,9 @@ export function checkStoredState (value: unknown): string[] {
     checkWeights(value.weights, colors as string[], 'weights', problems)
     checkColorKeys(value.targets, colors as string[], 'targets', problems)
     checkColorKeys(value.drainUntil, colors as string[], 'drainUntil', problems)
+    checkColorKeys(value.pool, colors as string[], 'pool', problems)
   }
+  checkPoolIds(value.pool, 'pool', problems)
   const prev = value.previous
   if (isObject(prev)) {
     const [pv, v] = [prev.version, value.version]

@@ -78,10 +78,10 @@ export function renderRollout (answer, ctx) {
       h('button', { type: 'button', class: 'write', disabled: !allowed(r), dataset: { testid: `rollout-${name}` }, onclick: () => { void ctx.rolloutAction(name, r) } }, `${name[0].toUpperCase()}${name.slice(1)}…`))))
 }
 
-/** The targets with their mode and health, and drain / enable. */
+/** The targets with their mode and health (the id's tooltip says where it came from: config, api, dns), and drain / enable. */
 export function renderTargets (targets, colors, ctx) {
   fill($('target-rows'), targets.map((t) => h('tr', { dataset: { testid: `target-${t.color}-${t.id}` } },
-    h('td', { class: colorClass(colors, t.color) }, t.color), h('td', {}, t.id), h('td', {}, h('code', {}, t.url)),
+    h('td', { class: colorClass(colors, t.color) }, t.color), h('td', { title: `source: ${t.source ?? 'config'}` }, t.id), h('td', {}, h('code', {}, t.url)),
     h('td', { class: `mode-${t.mode}` }, t.mode), h('td', { class: `health-${t.health}` }, t.health + (t.ejectedUntil ? ' (ejected)' : '')),
     h('td', { class: 'num' }, String(t.inFlight ?? 0)),
     h('td', {},

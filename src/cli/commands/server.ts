@@ -90,7 +90,7 @@ export const serve: Command = {
 export const check: Command = {
   spec: {
     name: 'check',
-    summary: 'validate a config file (every problem listed) and exit: 0 valid, 2 not',
+    summary: "validate a config file (every problem listed) and exit: 0 valid, 2 not; warns where the store's target pool differs from the config's",
     usage: ['check --config FILE'],
     options: [CONFIG, HELP_OPTION],
     positionals: { min: 0, max: 0 },
@@ -99,6 +99,14 @@ export const check: Command = {
   run: async (p) => {
     const loaded = await loadConfig(p)
     process.stdout.write(`${str(p, 'config') ?? 'embedded defaults'}: ok (colors ${loaded.colors.join(', ')}; store ${loaded.config.store.kind})\n`)
+    // The config's targets are only the initial pool: say where the store's pool differs (it wins at start).
+    const { poolReport } = await import('../../state/pool-report.js')
+    const { configPool } = await import('../../routing/pool.js')
+    const report = await poolReport(loaded.config.store, loaded.colors, configPool(loaded.colors, loaded.targets))
+    if (!report.read) process.stdout.write(`target pool: not compared with the store (${report.why})\n`)
+    else if (report.version === null) process.stdout.write('target pool: the store is empty; the config\'s targets will be the initial pool\n')
+    else if (report.lines.length === 0) process.stdout.write(`target pool: the store (v${report.version}) agrees with the config\n`)
+    else for (const line of report.lines) process.stdout.write(`warning: the store's target pool (v${report.version}) differs from the config, and the store wins: ${line}\n`)
     return EXIT.ok
   }
 }
