@@ -51,6 +51,8 @@ export interface ProxyDeps {
   readonly clock?: { readonly ms: number } | undefined
   /** The time and timers of passive ejection; the real ones by default. */
   readonly poolClock?: PoolClock | undefined
+  /** The targets' pools, built by the caller instead (a cluster worker's, whose passive health the primary decides). */
+  readonly pools?: TargetPools | undefined
 }
 
 /** The running data path: the fastify server and the hooks to steer it. */
@@ -75,7 +77,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const { config, colors, logger } = deps
   const metrics: RequestMetrics = config.metrics.enabled ? deps.metrics : NO_REQUEST_METRICS
   const clock = deps.clock ?? new CoarseClock().start()
-  const pools = new TargetPools(colors, deps.targets, config.health.passive, deps.onHealth, deps.poolClock)
+  const pools = deps.pools ?? new TargetPools(colors, deps.targets, config.health.passive, deps.onHealth, deps.poolClock)
   const router = new RequestRouter({ colors, sticky: config.sticky, overrides: config.overrides, secret: deps.secret, available: pools.available })
   const policy = new HeaderPolicy({ overrideHeader: router.overrideHeader, trustForwarded: config.proxy.trustForwarded, tls: deps.tls !== undefined })
   const ledger = new ExchangeLedger(metrics, pools, clock)

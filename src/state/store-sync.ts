@@ -73,8 +73,9 @@ export class StoreSync implements ChangeCommitter {
     this.#log = options.log ?? SILENT
     current.onApply((state, before) => {
       if (this.#secret !== '') this.#o.lastKnown?.save({ state, secret: this.#secret })
-      if (before !== null) void this.#heartbeat()
     })
+    // Beats when this instance has applied a new version (with a cluster, once every worker has).
+    current.onConfirmed((initial) => { if (!initial) void this.#heartbeat() })
   }
 
   /** Whether the store answered last time it was asked. */
@@ -260,7 +261,7 @@ export class StoreSync implements ChangeCommitter {
     if (state === undefined) return
     try {
       const traffic = this.#o.traffic
-      const info = { id: this.#o.instanceId, appliedVersion: state.version, appliedAt: this.#current.appliedAt, at: Date.now() }
+      const info = { id: this.#o.instanceId, appliedVersion: this.#current.appliedVersion, appliedAt: this.#current.appliedAt, at: Date.now() }
       await this.#store.heartbeat(traffic === undefined ? info : { ...info, traffic: traffic() }, this.#o.instanceTtlMs ?? 5000)
     } catch (e) {
       if (hasCode(e, 'SWY_ERR_STORE_UNAVAILABLE')) this.#setStoreUp(false)

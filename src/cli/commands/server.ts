@@ -7,7 +7,7 @@
 import { HELP_OPTION, str, type CommandSpec, type OptionSpec, type Parsed } from '../args.js'
 import type { Command } from '../context.js'
 import { EXIT, usageError } from '../exit.js'
-import type { Running } from '../../app.js'
+import type { RunningInstance } from '../../app.js'
 import type { LoadedConfig } from '../../config/load-config.js'
 
 const CONFIG: OptionSpec = { name: 'config', short: 'c', type: 'string', value: 'FILE', description: 'the YAML config file (default: the embedded defaults)' }
@@ -28,7 +28,7 @@ export function startupFailure (e: unknown): never {
 }
 
 /** Drains on SIGTERM/SIGINT (up to the grace period), runs `extra`, then exits 0. */
-export function onSignals (running: Running, graceSeconds: number, extra: () => Promise<void> = async () => {}): void {
+export function onSignals (running: Pick<RunningInstance, 'close'>, graceSeconds: number, extra: () => Promise<void> = async () => {}): void {
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -65,8 +65,8 @@ export const serve: Command = {
   } satisfies CommandSpec,
   run: async (p) => {
     const loaded = await loadConfig(p)
-    const { startSwitchyard } = await import('../../app.js')
-    const running = await startSwitchyard(loaded)
+    const { startInstance } = await import('../../app.js')
+    const running = await startInstance(loaded)
     onSignals(running, loaded.config.shutdown.graceSeconds)
     return EXIT.ok
   }
