@@ -12,11 +12,11 @@ import { RecentFigures } from './admin/recent-figures.js'
 import type { LoadedConfig } from './config/load-config.js'
 import type { StoreConfig } from './config/config-types.js'
 import { Metrics } from './metrics/metrics.js'
-import { ActiveChecker } from './health/active-checker.js'
+import { ActiveChecker, type Probed } from './health/active-checker.js'
 import { buildDataPath, type DataPath, type ProxyDeps } from './proxy/proxy-server.js'
 import { localPort, type DataPathPort } from './proxy/data-path-port.js'
 import { startWorkers, workerCount, type WorkerPool } from './cluster/primary.js'
-import type { PoolClock, TargetPools } from './proxy/target-pool.js'
+import type { PoolClock, Target, TargetPools } from './proxy/target-pool.js'
 import type { TargetAdmin } from './admin/admin-server.js'
 import { targetModeChanges } from './routing/routing-state.js'
 import { weightOf, weightsToPercent } from './routing/weights.js'
@@ -98,7 +98,8 @@ function targetAdmin (pools: TargetPools, colors: readonly string[]): TargetAdmi
       color: t.colorName,
       id: t.id,
       url: t.origin,
-      mode: t.mode,
+      mode: t.retiring ? 'draining' : t.mode,
+      source: t.source,
       health: t.health,
       inFlight: t.inFlight,
       ...(t.outlier.ejectedUntil > 0 ? { ejectedUntil: new Date(t.outlier.ejectedUntil).toISOString() } : {})
@@ -189,13 +190,36 @@ async function start (loaded: LoadedConfig, opts: StartOptions, makeDataPath: (d
   })
   for (const list of dataPath.pools.byColor) for (const t of list) metrics.targetHealth(t.colorName, t.id, true)
   const active = config.health.active
+  const probes = new Map<Target, Probed>()
+  const probeOf = (t: Target): Probed => {
+    let p = probes.get(t)
+    if (p === undefined) {
+      p = {
+        origin: t.origin,
+        verdict: (healthy: boolean, why: string) => { dataPath.pools.setActiveHealth(t, healthy, why) },
+        confirmed: (why: string) => { dataPath.pools.setActiveHealth(t, true, why) }
+      }
+      probes.set(t, p)
+    }
+    return p
+  }
   const checker = active.path === undefined
     ? undefined
-    : new ActiveChecker({ ...active, path: active.path }, dataPath.pools.byColor.flat().map((t) => ({
-      origin: t.origin,
-      verdict: (healthy: boolean, why: string) => { dataPath.pools.setActiveHealth(t, healthy, why) },
-      confirmed: (why: string) => { dataPath.pools.setActiveHealth(t, true, why) }
-    })), (origin, error) => { logger.error({ target: origin, err: error }, 'active health check round failed; checks go on') })
+    : new ActiveChecker({ ...active, path: active.path }, dataPath.pools.byColor.flat().map(probeOf), (origin, error) => { logger.error({ target: origin, err: error }, 'active health check round failed; checks go on') })
+  // Targets that join or leave at run time (admin API, DNS discovery) are checked and
+  // counted like the initial ones, and their series leave /metrics with them.
+  dataPath.pools.onMembership(({ kind, target }) => {
+    if (kind === 'added') {
+      metrics.targetHealth(target.colorName, target.id, true)
+      checker?.add(probeOf(target))
+    } else {
+      metrics.removeTarget(target.colorName, target.id)
+      const p = probes.get(target)
+      if (p !== undefined) checker?.remove(p)
+      probes.delete(target)
+    }
+    logger.info({ color: target.colorName, target: target.id, url: target.origin, source: target.source }, kind === 'added' ? 'target joined the pool' : 'target left the pool')
+  })
   if (checker === undefined) {
     logger.warn('no active health check is configured (health.active.path): a dead target is found only by the requests that fail on it, and GET /targets shows a target "unknown" until it answers one')
   }

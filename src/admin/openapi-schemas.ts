@@ -48,7 +48,7 @@ export const ANSWER_SCHEMAS: Readonly<Record<string, Record<string, unknown>>> =
   Instance: object({ id: str(), appliedVersion: int, appliedAt: time, lastSeen: time, self: { type: 'boolean' } }),
   Instances: object({ version: int, instances: { type: 'array', items: ref('Instance') } }),
   Propagation: object({ version: int, converged: { type: 'boolean' }, applied: { type: 'array', items: ref('Instance') }, lagging: { type: 'array', items: ref('Instance') }, slowestMs: nullable({ type: 'number', minimum: 0, description: 'ms from the commit until the slowest instance applied it' }) }),
-  Target: object({ color: str(), id: str(), url: str(), mode: str('enabled | draining | disabled'), health: str(), inFlight: int }, undefined, { ejectedUntil: time }),
+  Target: object({ color: str(), id: str(), url: str(), mode: str('enabled | draining | disabled'), health: str(), inFlight: int }, undefined, { ejectedUntil: time, source: str('config | api | dns: the config\'s initial pool, the admin API, or this instance\'s DNS discovery') }),
   Targets: object({ version: int, targets: { type: 'array', items: ref('Target') } }),
   TargetChange: {
     allOf: [ref('State'), object({ target: object({ color: str(), id: str(), mode: str() }, 'the target changed', { inFlight: int, drained: { type: 'boolean' } }) })]

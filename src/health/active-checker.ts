@@ -32,7 +32,7 @@ export type ProbeErrorListener = (origin: string, error: unknown) => void
 export class ActiveChecker {
   readonly #policy: ActiveCheckPolicy
   readonly #agent: Agent
-  readonly #timers: NodeJS.Timeout[] = []
+  readonly #timers = new Map<Probed, NodeJS.Timeout>()
   readonly #onError: ProbeErrorListener
   #stopped = false
 
@@ -41,6 +41,20 @@ export class ActiveChecker {
     this.#onError = onError
     this.#agent = new Agent({ connections: 2, keepAliveTimeout: policy.intervalMs * 2, connect: { timeout: policy.timeoutMs } })
     for (const t of targets) this.#watch(t)
+  }
+
+  /** Starts probing a target that joined at run time (its first probe runs at once). */
+  add (target: Probed): void {
+    if (this.#stopped || this.#timers.has(target)) return
+    this.#watch(target)
+  }
+
+  /** Stops probing a target that left; a probe in flight for it reports nothing more. */
+  remove (target: Probed): void {
+    const timer = this.#timers.get(target)
+    if (timer === undefined) return
+    clearInterval(timer)
+    this.#timers.delete(target)
   }
 
   #watch (target: Probed): void {
@@ -64,7 +78,7 @@ export class ActiveChecker {
       } catch (e) {
         why = `GET ${this.#policy.path} failed: ${describe(e)}`
       }
-      if (this.#stopped) return
+      if (this.#stopped || !this.#timers.has(target)) return
       if (ok) { successes++; failures = 0 } else { failures++; successes = 0 }
       if (healthy && failures >= this.#policy.unhealthyThreshold) { healthy = false; target.verdict(false, `${why} (${failures} in a row)`) }
       if (!healthy && successes >= this.#policy.healthyThreshold) { healthy = true; confirmed = true; target.verdict(true, `${why} (${successes} in a row)`) }
@@ -80,7 +94,7 @@ export class ActiveChecker {
     }
     const timer = setInterval(tick, this.#policy.intervalMs)
     timer.unref()
-    this.#timers.push(timer)
+    this.#timers.set(target, timer)
     tick()
   }
 
@@ -91,7 +105,8 @@ export class ActiveChecker {
   /** Stops probing and closes the probe connections. */
   async stop (): Promise<void> {
     this.#stopped = true
-    for (const t of this.#timers) clearInterval(t)
+    for (const t of this.#timers.values()) clearInterval(t)
+    this.#timers.clear()
     await this.#agent.close()
   }
 }

@@ -171,6 +171,11 @@ export class Metrics implements RequestMetrics {
     this.#targetHealthy.labels(color, target).set(healthy ? 1 : 0)
   }
 
+  /** Drops a target's series (it left its pool). */
+  removeTarget (color: string, target: string): void {
+    this.#targetHealthy.remove(color, target)
+  }
+
   /**
    * Every configured color's traffic since this process started (not NO_COLOR): answered
    * requests over every reason and status class, the 5xx among them, and the duration

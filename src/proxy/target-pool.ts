@@ -12,12 +12,25 @@ import type { TargetMode } from '../routing/routing-state.js'
 /** A target's health as GET /targets shows it. */
 export type TargetHealth = 'healthy' | 'unhealthy' | 'ejected' | 'unknown'
 
+/**
+ * Where a target comes from: the config's initial pool, the admin API (shared through the
+ * store, part of the routing state), or this instance's DNS discovery (never stored).
+ */
+export type TargetSource = 'config' | 'api' | 'dns'
+
+/** How often retiring targets are looked at for removal (ms). */
+export const RETIRE_SWEEP_MS = 25
+
+/** A target joined or left a pool. */
+export type MembershipEvent = { readonly kind: 'added' | 'removed', readonly target: Target }
+
 /** One upstream instance, with the state the data path keeps for it. */
 export class Target {
   readonly color: number
   readonly colorName: string
   readonly id: string
   readonly origin: string
+  readonly source: TargetSource
   inFlight = 0
   mode: TargetMode = 'enabled'
   /** From active checks; true when there are none. */
@@ -31,12 +44,20 @@ export class Target {
   logQuietUntil = 0
   /** Failure lines left out since the last one logged. */
   logSuppressed = 0
+  /**
+   * Leaving the pool on this instance's own account (a DNS record that went away): it takes
+   * no new request whatever the routing state says, and is removed once it has none in flight.
+   */
+  retiring = false
+  /** True once removed from its pool (in-flight requests still hold it). */
+  removed = false
 
-  constructor (color: number, colorName: string, config: TargetConfig) {
+  constructor (color: number, colorName: string, config: TargetConfig, source: TargetSource = 'config') {
     this.color = color
     this.colorName = colorName
     this.id = config.id
     this.origin = new URL(config.url).origin
+    this.source = source
   }
 
   /**
@@ -67,9 +88,15 @@ export const realClock: PoolClock = {
 /** Why a target's health changed, for logs. */
 export type HealthEvent = { readonly target: Target, readonly healthy: boolean, readonly why: string }
 
-/** All colors' targets. */
+/**
+ * All colors' targets. The pools change at run time (targets added through the admin API
+ * or discovered by DNS, and removed); the per-color arrays are changed in place, so a
+ * reader holding `byColor` sees the current members. A change never happens inside a pick.
+ */
 export class TargetPools {
   readonly byColor: readonly (readonly Target[])[]
+  readonly #lists: Target[][]
+  readonly #listeners: Array<(e: MembershipEvent) => void> = []
   /** Per color: 1 when any target is usable. */
   readonly available: Uint8Array
   readonly #rr: Uint32Array
@@ -77,10 +104,15 @@ export class TargetPools {
   readonly #onHealth: (e: HealthEvent) => void
   readonly #timers = new Set<{ unref (): unknown }>()
   readonly #clock: PoolClock
+  readonly #colors: readonly string[]
+  readonly #retiring = new Set<Target>()
+  #sweepTimer: { unref (): unknown } | undefined
 
   constructor (colors: readonly string[], targets: ReadonlyArray<readonly TargetConfig[]>, policy: OutlierPolicy, onHealth: (e: HealthEvent) => void = () => {}, clock: PoolClock = realClock) {
     this.#clock = clock
-    this.byColor = colors.map((name, i) => (targets[i] ?? []).map((t) => new Target(i, name, t)))
+    this.#colors = colors
+    this.#lists = colors.map((name, i) => (targets[i] ?? []).map((t) => new Target(i, name, t)))
+    this.byColor = this.#lists
     this.available = new Uint8Array(colors.length)
     this.#rr = new Uint32Array(colors.length)
     this.#policy = policy
@@ -93,7 +125,7 @@ export class TargetPools {
     this.byColor.forEach((list, c) => {
       let any = 0
       for (const t of list) {
-        t.usable = t.mode === 'enabled' && t.activeHealthy && t.outlier.ejectedUntil === 0
+        t.usable = t.mode === 'enabled' && !t.retiring && t.activeHealthy && t.outlier.ejectedUntil === 0
         if (t.usable) any = 1
       }
       this.available[c] = any
@@ -121,6 +153,75 @@ export class TargetPools {
     let origin: string | undefined
     try { origin = new URL(idOrUrl).origin } catch { origin = undefined }
     return this.byColor[color]?.find((t) => t.id === idOrUrl || (origin !== undefined && t.origin === origin))
+  }
+
+  /**
+   * Adds a target to color `color` (index) and tells the membership listeners. The caller
+   * checked that neither its id nor its origin is in that color already (see `find`).
+   * Its health is `unknown` until it answers or passes an active check, as at start.
+   */
+  add (color: number, config: TargetConfig, source: TargetSource, mode: TargetMode = 'enabled'): Target {
+    const list = this.#lists[color]
+    if (list === undefined) throw new RangeError(`no color at index ${color}`)
+    const t = new Target(color, this.#colors[color] as string, config, source)
+    t.mode = mode
+    list.push(t)
+    this.recompute()
+    this.#emit({ kind: 'added', target: t })
+    return t
+  }
+
+  /**
+   * Removes a target from its pool at once (requests in flight on it finish: they hold the
+   * object) and tells the membership listeners. Draining first is the caller's business.
+   */
+  remove (t: Target): void {
+    const list = this.#lists[t.color]
+    const i = list === undefined ? -1 : list.indexOf(t)
+    if (list === undefined || i < 0) return
+    list.splice(i, 1)
+    t.removed = true
+    this.recompute()
+    this.#emit({ kind: 'removed', target: t })
+  }
+
+  /**
+   * Stops giving `t` new requests (see Target.retiring) and removes it once it has none in
+   * flight: at once when idle, else by a sweep every RETIRE_SWEEP_MS while any target is
+   * retiring (never on the data path: the request that ends does not look).
+   */
+  retire (t: Target): void {
+    if (t.retiring || t.removed) return
+    t.retiring = true
+    this.recompute()
+    this.#retiring.add(t)
+    this.#sweep()
+  }
+
+  #sweep (): void {
+    for (const t of this.#retiring) {
+      if (t.inFlight > 0 && !t.removed) continue
+      this.#retiring.delete(t)
+      this.remove(t)
+    }
+    if (this.#retiring.size === 0 || this.#sweepTimer !== undefined) return
+    const timer = this.#clock.setTimeout(() => {
+      this.#timers.delete(timer)
+      this.#sweepTimer = undefined
+      this.#sweep()
+    }, RETIRE_SWEEP_MS)
+    timer.unref()
+    this.#timers.add(timer)
+    this.#sweepTimer = timer
+  }
+
+  /** Listens for targets joining and leaving (metrics, active checks, logs). */
+  onMembership (fn: (e: MembershipEvent) => void): void {
+    this.#listeners.push(fn)
+  }
+
+  #emit (e: MembershipEvent): void {
+    for (const fn of this.#listeners) fn(e)
   }
 
   /** Applies the routing state's target modes. */
@@ -170,5 +271,7 @@ export class TargetPools {
   close (): void {
     for (const t of this.#timers) this.#clock.clearTimeout(t)
     this.#timers.clear()
+    this.#sweepTimer = undefined
+    this.#retiring.clear()
   }
 }

@@ -64,3 +64,24 @@ t.test('without an error listener a throwing verdict is still contained, and a t
   await until('both checkers to give their healthy verdict', () => thrown.length === 4, { detail: () => JSON.stringify(thrown) })
   t.same(thrown.sort(), [false, false, true, true], 'both went on probing; the process is still here')
 })
+
+t.test('a target added at run time is probed at once; a removed one is probed no more', async (t) => {
+  const a = await healthServer(t)
+  const b = await healthServer(t)
+  a.status.code = 200
+  b.status.code = 200
+  const checker = new ActiveChecker({ ...POLICY, intervalMs: 20 }, [])
+  t.teardown(async () => { await checker.stop() })
+  let confirmedA = 0
+  const probedA = { origin: a.origin, verdict: () => {}, confirmed: () => { confirmedA++ } }
+  checker.add(probedA)
+  checker.add(probedA)
+  await until('the added target to be probed', () => confirmedA === 1)
+  checker.remove(probedA)
+  const probesA = a.probes()
+  checker.add({ origin: b.origin, verdict: () => {} })
+  // While b gets 6 probes on the same interval, a gets at most the one already sent.
+  await until('the second added target to be probed 6 times', () => b.probes() >= 6)
+  t.ok(a.probes() <= probesA + 1, `a removed target was probed on (${a.probes()} after ${probesA})`)
+  t.equal(confirmedA, 1, 'added twice, watched once')
+})

@@ -1,6 +1,7 @@
 import { mock } from 'node:test'
 import t from 'tap'
 import type { OutlierPolicy } from '../../src/health/outlier.js'
+import { until } from '../helpers/harness.js'
 import { TargetPools, type HealthEvent, type Target } from '../../src/proxy/target-pool.js'
 
 const policy: OutlierPolicy = { enabled: true, consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionMs: 8000 }
@@ -240,4 +241,49 @@ t.test('a target is unknown until it answers a request or passes a check, and is
   t.equal(byId('c').health, 'unhealthy', 'a failed check shows it down')
   pools.setActiveHealth(byId('c'), true, 'GET /health answered 200')
   t.equal(byId('c').health, 'healthy', 'and a passed one up again')
+})
+
+t.test('targets join and leave at run time: picks, availability and membership events follow', (t) => {
+  const { pools, byId } = makePools()
+  const seen: string[] = []
+  pools.onMembership((e) => seen.push(`${e.kind} ${e.target.colorName}/${e.target.id} ${e.target.source}`))
+  t.equal(pools.available[GRAY], 0, 'gray starts with no target')
+  const x = pools.add(GRAY, { id: 'x', url: 'http://x.test:80/' }, 'api')
+  t.equal(pools.available[GRAY], 1, 'an added target makes its color available at once')
+  t.same(picks(pools, GRAY, 2), ['x', 'x'])
+  t.equal(x.health, 'unknown', 'a new target is unknown until it answers')
+  const d = pools.add(GRAY, { id: 'd', url: 'http://d.test:80/' }, 'dns', 'disabled')
+  t.same(picks(pools, GRAY, 3), ['x', 'x', 'x'], 'a target added disabled takes nothing')
+  pools.remove(x)
+  t.ok(x.removed, 'a removed target knows it')
+  t.equal(pools.available[GRAY], 0, 'removing the last usable target makes the color unavailable')
+  t.same(picks(pools, GRAY, 2), [undefined, undefined])
+  pools.remove(x)
+  t.same(seen, ['added gray/x api', 'added gray/d dns', 'removed gray/x api'], 'one event per change; removing twice is a no-op')
+  t.equal(d.source, 'dns')
+  // Retiring: no new requests whatever the modes say, until removed.
+  pools.retire(byId('a'))
+  pools.setModes(() => 'enabled')
+  t.notOk(picks(pools, BLUE, 6).includes('a'), 'a retiring target takes no new request even when the state says enabled')
+  t.equal(pools.available[BLUE], 1)
+  t.end()
+})
+
+t.test('a retiring target leaves its pool once its last request in flight ends', async (t) => {
+  const { pools, byId } = makePools()
+  const left: string[] = []
+  pools.onMembership((e) => { if (e.kind === 'removed') left.push(e.target.id) })
+  const idle = byId('c')
+  pools.retire(idle)
+  t.same(left, ['c'], 'an idle target leaves at once')
+  const busy = byId('a')
+  busy.inFlight = 2
+  pools.retire(busy)
+  t.notOk(busy.removed, 'a target with requests in flight stays')
+  t.notOk(picks(pools, BLUE, 4).includes('a'), 'but takes no new request')
+  busy.inFlight = 0
+  await until('the retired target to leave', () => busy.removed)
+  t.same(left, ['c', 'a'])
+  t.same(pools.byColor[BLUE]?.map((x) => x.id), ['b'])
+  pools.close()
 })
