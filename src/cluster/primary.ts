@@ -11,6 +11,9 @@
  *   in-flight counts summed over the workers' reports (drain `?wait`);
  * - /metrics: every scrape first gathers the workers' per-request cells and sums them, with
  *   what workers that died had last reported (counters never go back);
+ * - targets joining, leaving or retiring at run time (TargetPools.add/remove/retire: admin
+ *   API, DNS discovery) go to every worker in order; a retiring target is removed once no
+ *   worker has a request in flight on it;
  * - a worker that dies is replaced at once; close() drains every worker.
  */
 import cluster, { type Worker } from 'node:cluster'
@@ -47,10 +50,21 @@ interface Member {
   ready: boolean
   /** The last message seq it acknowledged. */
   acked: number
-  /** In-flight per flat target, as last reported. */
-  inFlight: Int32Array
+  /** In-flight per target, as last reported. */
+  inFlight: Map<Target, number>
   /** Its metric cells, as last reported. */
   cells: RequestCells | undefined
+}
+
+/** The primary's pools: retire() is also told to the workers. */
+class PrimaryPools extends TargetPools {
+  onRetire: (t: Target) => void = () => {}
+
+  override retire (t: Target): void {
+    const already = t.retiring || t.removed
+    super.retire(t)
+    if (!already && !t.removed) this.onRetire(t)
+  }
 }
 
 interface Waiter {
@@ -65,8 +79,9 @@ export class WorkerPool implements DataPathPort {
   readonly awaitsApply = true
   readonly #deps: ProxyDeps
   readonly #count: number
-  readonly #targets: ReadonlyArray<readonly TargetConfig[]>
-  readonly #flat: readonly Target[]
+  #flat: readonly Target[]
+  /** The seq of the last membership change sent (the layout of #flat). */
+  #layout = 0
   readonly #clock: PoolClock
   readonly #log: FastifyBaseLogger
   readonly #members = new Set<Member>()
@@ -89,15 +104,23 @@ export class WorkerPool implements DataPathPort {
   constructor (deps: ProxyDeps, count: number, targets: ReadonlyArray<readonly TargetConfig[]>) {
     this.#deps = deps
     this.#count = count
-    this.#targets = targets
     this.#secret = deps.secret
     this.#log = deps.logger
     this.#clock = deps.poolClock ?? realClock
-    this.pools = new TargetPools(deps.colors, targets, deps.config.health.passive, (e) => {
+    const pools = new PrimaryPools(deps.colors, targets, deps.config.health.passive, (e) => {
       this.#healthChanged()
       deps.onHealth?.(e)
     }, this.#clock)
-    this.#flat = flatTargets(this.pools)
+    this.pools = pools
+    this.#flat = flatTargets(pools)
+    pools.onMembership(({ kind, target: t }) => {
+      this.#flat = flatTargets(pools)
+      this.#layout = this.#seq + 1
+      if (kind === 'added') void this.#broadcast((seq) => ({ type: 'add', seq, color: t.color, target: { id: t.id, url: t.origin }, source: t.source, mode: t.mode }))
+      else void this.#broadcast((seq) => ({ type: 'remove', seq, color: t.color, id: t.id }))
+      this.#health = healthFlags(this.#flat)
+    })
+    pools.onRetire = (t) => { void this.#broadcast((seq) => ({ type: 'retire', seq, color: t.color, id: t.id })) }
     this.#health = healthFlags(this.#flat)
     const cells = deps.metrics.cells
     this.#retired = { requests: new Float64Array(cells.requests.length), durationCounts: new Float64Array(cells.durationCounts.length), durationSums: new Float64Array(cells.durationSums.length), upstreamErrors: new Float64Array(cells.upstreamErrors.length), inFlight: new Float64Array(cells.inFlight.length) }
@@ -159,7 +182,7 @@ export class WorkerPool implements DataPathPort {
   #fork (): void {
     if (this.#state === undefined) throw new Error('WorkerPool: no state applied before listen()')
     const worker = cluster.fork()
-    const m: Member = { worker, pid: worker.process.pid ?? 0, hello: false, ready: false, acked: -1, inFlight: new Int32Array(this.#flat.length), cells: undefined }
+    const m: Member = { worker, pid: worker.process.pid ?? 0, hello: false, ready: false, acked: -1, inFlight: new Map(), cells: undefined }
     this.#members.add(m)
     worker.on('message', (msg: unknown) => { if (isMessage(msg)) this.#onMessage(m, msg as FromWorker) })
     worker.on('exit', (code, signal) => { this.#onExit(m, code, signal) })
@@ -171,7 +194,9 @@ export class WorkerPool implements DataPathPort {
     if (state === undefined) return
     m.hello = true
     const { config, colors, tls } = this.#deps
-    this.#send(m, { type: 'init', seq: this.#seq, config, colors, targets: this.#targets, tls, state, secret: this.#secret, health: this.#health, host: this.#host, port: this.#port })
+    const targets = this.pools.byColor.map((list) => list.map((t) => ({ id: t.id, url: t.origin })))
+    const retiring = this.#flat.flatMap((t, i) => (t.retiring ? [i] : []))
+    this.#send(m, { type: 'init', seq: this.#seq, config, colors, targets, retiring, layout: this.#layout, tls, state, secret: this.#secret, health: this.#health, host: this.#host, port: this.#port })
   }
 
   #send (m: Member, msg: ToWorker): void {
@@ -211,8 +236,7 @@ export class WorkerPool implements DataPathPort {
         return
       case 'ack':
         m.acked = Math.max(m.acked, msg.seq)
-        m.inFlight = msg.inFlight
-        this.#sumInFlight()
+        this.#takeInFlight(m, msg.layout, msg.inFlight)
         this.#settle(undefined)
         return
       case 'ready':
@@ -228,9 +252,8 @@ export class WorkerPool implements DataPathPort {
         }
         return
       case 'report':
-        m.inFlight = msg.inFlight
+        this.#takeInFlight(m, msg.layout, msg.inFlight)
         m.cells = msg.cells
-        this.#sumInFlight()
         this.#sumCells()
         return
       case 'cells':
@@ -238,14 +261,14 @@ export class WorkerPool implements DataPathPort {
         this.#scrapes.get(msg.id)?.(msg.cells)
         return
       case 'outcome': {
-        const t = this.#flat[msg.target]
+        const t = this.pools.byColor[msg.color]?.find((x) => x.id === msg.id)
         if (t === undefined) return
         this.pools.outcome(t, msg.ok, this.#clock.now())
         this.#healthChanged()
         return
       }
       case 'answered': {
-        const t = this.#flat[msg.target]
+        const t = this.pools.byColor[msg.color]?.find((x) => x.id === msg.id)
         if (t !== undefined) t.answered = true
         return
       }
@@ -284,17 +307,26 @@ export class WorkerPool implements DataPathPort {
   /** Health flags changed (an ejection, an active check, a failure or the success after one): every worker gets them. */
   #healthChanged (): void {
     const flags = healthFlags(this.#flat)
-    if (flags.every((f, i) => f === this.#health[i])) return
+    if (flags.length === this.#health.length && flags.every((f, i) => f === this.#health[i])) return
     this.#health = flags
     void this.#broadcast((seq) => ({ type: 'health', seq, health: flags }))
   }
 
+  /** A worker's in-flight counts, if laid out as the targets are now (else its next report, after the change, brings them). */
+  #takeInFlight (m: Member, layout: number, counts: Int32Array): void {
+    if (layout !== this.#layout || counts.length !== this.#flat.length) return
+    const map = new Map<Target, number>()
+    this.#flat.forEach((t, i) => { map.set(t, counts[i] ?? 0) })
+    m.inFlight = map
+    this.#sumInFlight()
+  }
+
   #sumInFlight (): void {
-    this.#flat.forEach((t, i) => {
+    for (const t of this.#flat) {
       let n = 0
-      for (const m of this.#members) n += m.inFlight[i] ?? 0
+      for (const m of this.#members) n += m.inFlight.get(t) ?? 0
       t.inFlight = n
-    })
+    }
   }
 
   #sumCells (): void {

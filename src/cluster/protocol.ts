@@ -4,12 +4,16 @@
  * control plane and sends what the data path routes by; a worker acknowledges each numbered
  * message once it routes by it, so the primary knows when every worker has applied a state.
  *
- * Targets are named by their index in the flat list of every color's targets, in config order
- * (both sides build the same list from the same config).
+ * Primary → worker, targets are named by their index in the flat list of every color's
+ * targets (TargetPools.byColor.flat()): a worker applies membership changes (add, remove) in
+ * the order the primary made them, so its list is the primary's when it reads a message.
+ * Worker → primary, a list indexed that way carries the `layout` (the seq of the last
+ * membership change the worker applied), and single targets go by color index and id.
  */
 import type { Config, TargetConfig } from '../config/config-types.js'
+import type { TargetSource } from '../proxy/target-pool.js'
 import type { RequestCells } from '../metrics/metrics.js'
-import type { RoutingState } from '../routing/routing-state.js'
+import type { RoutingState, TargetMode } from '../routing/routing-state.js'
 import type { TlsMaterial } from '../tls.js'
 
 /** Health flags of one target, as the primary decided them (HealthFlags[i] for flat target i). */
@@ -25,7 +29,11 @@ export interface WorkerInit {
   readonly seq: number
   readonly config: Config
   readonly colors: readonly string[]
+  /** Every color's targets now (config ones and any added since), with the flat indexes of those retiring. */
   readonly targets: ReadonlyArray<readonly TargetConfig[]>
+  readonly retiring: readonly number[]
+  /** The seq of the last membership change (the layout of `targets`). */
+  readonly layout: number
   readonly tls: TlsMaterial | undefined
   readonly state: RoutingState
   readonly secret: string
@@ -42,6 +50,12 @@ export type ToWorker =
   | { readonly type: 'secret', readonly seq: number, readonly secret: string }
   | { readonly type: 'health', readonly seq: number, readonly health: Uint8Array }
   | { readonly type: 'scrape', readonly id: number }
+  /** A target joined color `color` (TargetPools.add). */
+  | { readonly type: 'add', readonly seq: number, readonly color: number, readonly target: TargetConfig, readonly source: TargetSource, readonly mode: TargetMode }
+  /** A target left (TargetPools.remove). */
+  | { readonly type: 'remove', readonly seq: number, readonly color: number, readonly id: string }
+  /** A target takes no new request (TargetPools.retire); the primary sends `remove` once it has none in flight on any worker. */
+  | { readonly type: 'retire', readonly seq: number, readonly color: number, readonly id: string }
   | { readonly type: 'drain' }
 
 /** Worker → primary. */
@@ -51,15 +65,15 @@ export type FromWorker =
   /** Listening (the proxy URL as this worker sees it). */
   | { readonly type: 'ready', readonly url: string }
   /** Routes by everything up to `seq`; in-flight per flat target at that moment. */
-  | { readonly type: 'ack', readonly seq: number, readonly inFlight: Int32Array }
+  | { readonly type: 'ack', readonly seq: number, readonly layout: number, readonly inFlight: Int32Array }
   /** Periodic: in-flight per flat target and the metric cells, when they changed. */
-  | { readonly type: 'report', readonly inFlight: Int32Array, readonly cells: RequestCells }
+  | { readonly type: 'report', readonly layout: number, readonly inFlight: Int32Array, readonly cells: RequestCells }
   /** The answer to a scrape. */
   | { readonly type: 'cells', readonly id: number, readonly cells: RequestCells }
   /** A request outcome that matters to passive health (a failure, or a success after one). */
-  | { readonly type: 'outcome', readonly target: number, readonly ok: boolean }
+  | { readonly type: 'outcome', readonly color: number, readonly id: string, readonly ok: boolean }
   /** The target answered a request for the first time in this worker. */
-  | { readonly type: 'answered', readonly target: number }
+  | { readonly type: 'answered', readonly color: number, readonly id: string }
   /** Drained: the last cells, then the worker exits 0. */
   | { readonly type: 'drained', readonly cells: RequestCells }
   /** The worker failed to start. */

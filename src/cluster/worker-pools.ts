@@ -13,8 +13,8 @@ import { HEALTH_ACTIVE_OK, HEALTH_EJECTED, HEALTH_SUSPECT } from './protocol.js'
 
 /** Where a worker's pools report outcomes (to the primary). */
 export interface OutcomeReporter {
-  outcome (target: number, ok: boolean): void
-  answered (target: number): void
+  outcome (target: Target, ok: boolean): void
+  answered (target: Target): void
 }
 
 /** The flat list of every color's targets, in config order: the protocol's target numbering. */
@@ -24,15 +24,20 @@ export function flatTargets (pools: TargetPools): readonly Target[] {
 
 /** A worker's pools: passive health reported to the primary, health flags applied from it. */
 export class WorkerPools extends TargetPools {
-  readonly #index = new Map<Target, number>()
-  readonly #flat: readonly Target[]
+  #flat: readonly Target[]
   readonly #report: OutcomeReporter
 
   constructor (colors: readonly string[], targets: ReadonlyArray<readonly TargetConfig[]>, policy: OutlierPolicy, report: OutcomeReporter) {
     super(colors, targets, policy)
     this.#report = report
     this.#flat = flatTargets(this)
-    this.#flat.forEach((t, i) => this.#index.set(t, i))
+    this.onMembership(() => { this.#flat = flatTargets(this) })
+  }
+
+  /** Marks a target retiring (no new request); the primary removes it once no worker has one in flight. */
+  markRetiring (t: Target): void {
+    t.retiring = true
+    this.recompute()
   }
 
   /** Reports to the primary instead of counting here (the primary ejects for every worker). */
@@ -40,16 +45,16 @@ export class WorkerPools extends TargetPools {
     if (ok) {
       if (!t.answered) {
         t.answered = true
-        this.#report.answered(this.#index.get(t) ?? -1)
+        this.#report.answered(t)
       }
       if (t.outlier.consecutiveFailures === 0) return
       t.outlier.consecutiveFailures = 0
-      this.#report.outcome(this.#index.get(t) ?? -1, true)
+      this.#report.outcome(t, true)
       return
     }
     if (t.outlier.ejectedUntil > 0) return
     t.outlier.consecutiveFailures = 1
-    this.#report.outcome(this.#index.get(t) ?? -1, false)
+    this.#report.outcome(t, false)
   }
 
   /** Takes the primary's health flags (HEALTH_* per flat target) and recomputes who may take requests. */

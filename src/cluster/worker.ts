@@ -22,6 +22,9 @@ function send (m: FromWorker, then?: () => void): void {
   process.send(m, undefined, {}, () => { then?.() })
 }
 
+/** The seq of the last membership change this worker applied (see protocol.ts). */
+let layout = 0
+
 /** The running data path of a worker. */
 interface Serving {
   readonly dataPath: DataPath
@@ -61,9 +64,15 @@ async function start (init: WorkerInit): Promise<Serving> {
   const logger = pino({ level: config.log.level, name: 'switchyard' }).child({ worker: cluster.worker?.id })
   const metrics = new Metrics(colors, { defaultMetrics: false })
   const pools = new WorkerPools(colors, targets, config.health.passive, {
-    outcome: (target, ok) => { send({ type: 'outcome', target, ok }) },
-    answered: (target) => { send({ type: 'answered', target }) }
+    outcome: (t, ok) => { send({ type: 'outcome', color: t.color, id: t.id, ok }) },
+    answered: (t) => { send({ type: 'answered', color: t.color, id: t.id }) }
   })
+  layout = init.layout
+  const flat = pools.byColor.flat()
+  for (const i of init.retiring) {
+    const t = flat[i]
+    if (t !== undefined) pools.markRetiring(t)
+  }
   const dataPath = await buildDataPath({ config, colors, targets, secret: init.secret, metrics, logger, tls: init.tls, pools })
   dataPath.apply(init.state)
   pools.applyHealth(init.health)
@@ -72,7 +81,7 @@ async function start (init: WorkerInit): Promise<Serving> {
   const url = address === null || typeof address === 'string'
     ? String(address)
     : `${init.tls === undefined ? 'http' : 'https'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`
-  send({ type: 'ack', seq: init.seq, inFlight: pools.inFlight() })
+  send({ type: 'ack', seq: init.seq, layout, inFlight: pools.inFlight() })
   send({ type: 'ready', url })
   logger.info({ pid: process.pid, proxy: url }, 'worker listening')
   reportChanges(pools, metrics)
@@ -93,7 +102,7 @@ function reportChanges (pools: WorkerPools, metrics: Metrics): void {
     if (total === lastTotal && sameCounts(inFlight, lastInFlight)) return
     lastTotal = total
     lastInFlight = inFlight
-    send({ type: 'report', inFlight, cells: copyCells(cells) })
+    send({ type: 'report', layout, inFlight, cells: copyCells(cells) })
   }, REPORT_MS)
   timer.unref()
 }
@@ -111,16 +120,28 @@ function handle (s: Serving, m: ToWorker): void {
     case 'init': return
     case 'apply':
       s.dataPath.apply(m.state)
-      send({ type: 'ack', seq: m.seq, inFlight: s.pools.inFlight() })
-      return
+      break
     case 'secret':
       s.dataPath.setSecret(m.secret)
-      send({ type: 'ack', seq: m.seq, inFlight: s.pools.inFlight() })
-      return
+      break
     case 'health':
       s.pools.applyHealth(m.health)
-      send({ type: 'ack', seq: m.seq, inFlight: s.pools.inFlight() })
-      return
+      break
+    case 'add':
+      s.pools.add(m.color, m.target, m.source, m.mode)
+      layout = m.seq
+      break
+    case 'remove': {
+      const t = s.pools.byColor[m.color]?.find((x) => x.id === m.id)
+      if (t !== undefined) s.pools.remove(t)
+      layout = m.seq
+      break
+    }
+    case 'retire': {
+      const t = s.pools.byColor[m.color]?.find((x) => x.id === m.id)
+      if (t !== undefined) s.pools.markRetiring(t)
+      break
+    }
     case 'scrape':
       send({ type: 'cells', id: m.id, cells: copyCells(s.metrics.cells) })
       return
@@ -128,7 +149,9 @@ function handle (s: Serving, m: ToWorker): void {
       if (draining) return
       draining = true
       void drain(s)
+      return
   }
+  send({ type: 'ack', seq: m.seq, layout, inFlight: s.pools.inFlight() })
 }
 
 async function drain (s: Serving): Promise<void> {
