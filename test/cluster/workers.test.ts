@@ -90,11 +90,11 @@ interface Served {
   workerPids (): number[]
 }
 
-async function serveWorkers (t: Test, upstreams: readonly PortUpstream[], extra = ''): Promise<Served> {
+async function serveWorkers (t: Test, upstreams: readonly PortUpstream[], extra = '', moreTargets: Readonly<Record<string, readonly string[]>> = {}): Promise<Served> {
   const dir = t.testdir({})
   const proxyPort = await freePort()
   const adminPort = await freePort()
-  const colors = upstreams.map((u) => `  ${u.color}: { targets: ["${u.url}"] }`).join('\n')
+  const colors = upstreams.map((u) => `  ${u.color}: { targets: ${JSON.stringify([u.url, ...(moreTargets[u.color] ?? [])])} }`).join('\n')
   const config = join(dir, 'switchyard.yaml')
   await writeFile(config, `
 listen: { host: 127.0.0.1, port: ${proxyPort} }
@@ -305,4 +305,38 @@ t.test('drain ?wait counts the requests in flight on every worker, and SIGTERM d
   t.strictSame(answers.map((a) => `${a.status} ${a.body}`), ['200 blue', '200 blue', '200 blue', '200 blue'], 'every request in flight was answered')
   t.strictSame(await sy.cli.exited, { code: 0, signal: null }, `SIGTERM exits 0 (stderr: ${sy.cli.stderr()})`)
   for (const pid of pids) t.throws(() => process.kill(pid, 0), `worker ${pid} has exited`)
+})
+
+t.test('passive health ejects a target for the whole instance: failures seen by both workers count together', async (t) => {
+  const good = await startPortUpstream(t, 'blue')
+  const dead = `http://127.0.0.1:${await freePort()}` // nothing listens there: every connect is refused
+  const sy = await serveWorkers(t, [good], 'health: { passive: { consecutiveFailures: 4, baseEjectionMs: 600000, maxEjectionMs: 600000 } }', { blue: [dead] })
+  const pids = sy.workerPids()
+  const deadId = new URL(dead).host
+  const targetHealth = async (): Promise<string | undefined> =>
+    (json(await adminCall(sy.adminUrl, 'GET', '/targets')).targets as Array<{ id: string, health: string }>).find((x) => x.id === deadId)?.health
+  const connectErrors = async (): Promise<number> =>
+    metricSum((await adminCall(sy.adminUrl, 'GET', '/metrics')).body, 'switchyard_upstream_errors_total', 'kind="connect"')
+
+  // One request at a time on fresh connections (the workers take turns); a GET that meets the
+  // dead target is retried on the good one, so every client gets 200.
+  let sent = 0
+  while (await targetHealth() !== 'ejected') {
+    t.equal((await fresh(sy.proxyUrl + '/')).status, 200)
+    if (++sent > 60) break
+  }
+  t.equal(await targetHealth(), 'ejected', `the dead target is ejected (after ${sent} requests)`)
+  const failures = await connectErrors()
+  // Counted per worker, one worker alone would need 4 failures in a row: about 8 in all.
+  t.ok(failures >= 4 && failures <= 5, `ejected after ${failures} refused connects over both workers (4 in a row for the instance; one more can race the ejection)`)
+  const owners = new Set<number>()
+  for (const port of new Set(good.ports)) {
+    const pid = await ownerOf(pids, port)
+    if (pid !== undefined) owners.add(pid)
+  }
+  t.equal(owners.size, 2, 'both workers served (and so both met the dead target)')
+  // Every worker honours the ejection: no further connect to the dead target.
+  const answers = await sendFresh(sy.proxyUrl + '/', 20)
+  t.equal(answers.filter((a) => a.status === 200).length, 20)
+  t.equal(await connectErrors(), failures, 'no worker tried the ejected target again')
 })
