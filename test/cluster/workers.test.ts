@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { gate, listenLoopback, until, untilValue } from '../helpers/harness.js'
 import { freePort, spawnCli, waitForReady, type CliProcess } from '../helpers/process.js'
+import { promtool } from '../helpers/prometheus.js'
 import { adminCall, type Answer } from '../helpers/services.js'
 
 t.setTimeout(10 * 60_000)
@@ -220,6 +221,9 @@ t.test('a flip with ?wait answers 200 only once both workers apply it; /instance
   t.equal(metricSum(text, 'switchyard_in_flight_requests'), 0, 'nothing in flight')
   t.equal(metricSum(text, 'switchyard_workers'), 2, 'two workers listening')
   t.equal(metricSum(text, 'switchyard_state_version'), 3)
+  const lint = await promtool(['check', 'metrics'], { stdin: text })
+  t.equal(lint.stdout + lint.stderr, '', 'promtool check metrics reports nothing on the instance\'s scrape')
+  t.equal(lint.code, 0)
 })
 
 t.test('a worker killed under load is replaced; only what was in flight on it fails', async (t) => {
