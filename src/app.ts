@@ -13,7 +13,9 @@ import type { LoadedConfig } from './config/load-config.js'
 import type { StoreConfig } from './config/config-types.js'
 import { Metrics } from './metrics/metrics.js'
 import { ActiveChecker, type Probed } from './health/active-checker.js'
-import { buildDataPath, type DataPath } from './proxy/proxy-server.js'
+import { buildDataPath, type DataPath, type ProxyDeps } from './proxy/proxy-server.js'
+import { localPort, type DataPathPort } from './proxy/data-path-port.js'
+import { startWorkers, workerCount, type WorkerPool } from './cluster/primary.js'
 import type { PoolClock, Target, TargetPools } from './proxy/target-pool.js'
 import type { TargetAdmin } from './admin/admin-server.js'
 import { targetMode, targetModeChanges } from './routing/routing-state.js'
@@ -52,14 +54,13 @@ export interface StartOptions {
   readonly reloadFrom?: () => Promise<LoadedConfig>
 }
 
-/** A running switchyard. */
-export interface Running {
+/** A running switchyard, whatever runs its data path. */
+export interface RunningInstance {
   readonly proxyUrl: string
   readonly adminUrl: string
   readonly switchboard: Switchboard
   readonly rolloutDriver: RolloutDriver
   readonly metrics: Metrics
-  readonly dataPath: DataPath
   readonly admin: FastifyInstance
   /** Re-reads the config (SIGHUP, POST /reload); components register with it to take new configs. */
   readonly reloader: Reloader
@@ -67,6 +68,16 @@ export interface Running {
   readonly discovery: Discovery
   /** Drains and stops everything; resolves when all is closed. */
   close (): Promise<void>
+}
+
+/** A running switchyard whose data path is in this process (config `workers: 1`). */
+export interface Running extends RunningInstance {
+  readonly dataPath: DataPath
+}
+
+/** A running switchyard whose data path runs in worker processes (config `workers` > 1; src/cluster/). */
+export interface RunningCluster extends RunningInstance {
+  readonly workers: WorkerPool
 }
 
 /** Creates the store a config names. */
@@ -133,8 +144,30 @@ function targetAdmin (pools: TargetPools, colors: readonly string[], inFlight: (
   }
 }
 
-/** Starts switchyard on a validated config. */
+/** Starts switchyard on a validated config, its data path in this process. */
 export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions = {}): Promise<Running> {
+  let dataPath: DataPath | undefined
+  const running = await start(loaded, opts, async (deps) => {
+    dataPath = await buildDataPath(deps)
+    return localPort(dataPath, deps.tls !== undefined)
+  })
+  return { ...running, dataPath: dataPath as DataPath }
+}
+
+/** Starts switchyard on a validated config: with `workers` > 1 a primary and its workers (src/cluster/), else startSwitchyard. */
+export async function startInstance (loaded: LoadedConfig, opts: StartOptions = {}): Promise<Running | RunningCluster> {
+  const count = workerCount(loaded.config.workers)
+  if (count <= 1) return await startSwitchyard(loaded, opts)
+  let workers: WorkerPool | undefined
+  const running = await start(loaded, opts, async (deps) => {
+    workers = startWorkers(deps, count, loaded.targets)
+    return workers
+  })
+  return { ...running, workers: workers as WorkerPool }
+}
+
+/** The control plane (store, switchboard, health checks, admin API, rollouts) around the data path `makeDataPath` builds. */
+async function start (loaded: LoadedConfig, opts: StartOptions, makeDataPath: (deps: ProxyDeps) => Promise<DataPathPort>): Promise<RunningInstance> {
   const { config, colors } = loaded
   // TLS files are read before anything starts: a missing one stops the start, listing both listeners' problems.
   const tlsProblems: string[] = []
@@ -183,7 +216,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   metrics.storeUp(store.kind, switchboard.storeUp)
   switchboard.onConnectivity((up) => { metrics.storeUp(store.kind, up) })
 
-  const dataPath = await buildDataPath({
+  const dataPath = await makeDataPath({
     config,
     colors,
     targets: loaded.targets,
@@ -238,8 +271,10 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   const discovery = new Discovery({ colors, pools: dataPath.pools, registry: metrics.registry, modeOf: (color, id) => targetMode(switchboard.state, color, id), log: logger })
   await discovery.start(config.colors)
   switchboard.onSecret((secret) => { dataPath.setSecret(secret) })
+  // A cluster's workers apply each state asynchronously: the instance counts it applied once they all have.
+  if (dataPath.awaitsApply) switchboard.onApplyAwaited(async (state) => { await dataPath.apply(state) })
   switchboard.onApply((state, before) => {
-    dataPath.apply(state)
+    if (!dataPath.awaitsApply) void dataPath.apply(state)
     metrics.stateApplied(state, before !== null)
     if (before?.pool !== undefined && state.pool === undefined) {
       // A release before the pool rewrote the state without it (it keeps fields it does not know only when reading).
@@ -275,7 +310,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
   figures.start()
   const auth = new AdminAuth(config.admin.tokens)
   const reloader = new Reloader({ current: loaded, source: opts.reloadFrom ?? (async () => loaded), log: logger })
-  registerCoreReloadables(reloader, { auth, checker, pools: dataPath.pools, upstream: dataPath.upstream, logger })
+  registerCoreReloadables(reloader, { auth, checker, pools: dataPath.pools, dataPath, logger })
   // New discovery settings resolve in the background: a reload does not wait on DNS.
   reloader.register({
     name: 'discovery',
@@ -306,16 +341,15 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     }
   })
 
-  await dataPath.server.listen({ host: config.listen.host, port: opts.proxyPort ?? config.listen.port })
+  const proxyUrl = await dataPath.listen(config.listen.host, opts.proxyPort ?? config.listen.port)
   try {
     await admin.listen({ host: config.admin.listen.host, port: opts.adminPort ?? config.admin.listen.port })
   } catch (e) {
     figures.stop()
     discovery.stop()
-    await dataPath.server.close()
+    await dataPath.close()
     throw e
   }
-  const proxyUrl = urlOf(dataPath.server, dataTls !== undefined)
   const adminUrl = urlOf(admin, config.admin.listen.tls !== undefined)
   driver.start()
   const state = switchboard.state
@@ -327,7 +361,6 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
     switchboard,
     rolloutDriver: driver,
     metrics,
-    dataPath,
     admin,
     reloader,
     discovery,
@@ -337,7 +370,7 @@ export async function startSwitchyard (loaded: LoadedConfig, opts: StartOptions 
       figures.stop()
       discovery.stop()
       // The data path drains first while /readyz (admin) reports 503 to load balancers.
-      await dataPath.server.close()
+      await dataPath.close()
       await checker.stop()
       await dataPath.closeUpstreams()
       await admin.close()

@@ -178,6 +178,7 @@ export const configSchema = Type.Object({
   log: DefaultedObject(Type.Object({
     level: Defaulted(Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { description: 'pino level; requests are not logged, changes are' }), 'info')
   }, { additionalProperties: false })),
+  workers: Defaulted(Type.Union([Type.Integer({ minimum: 1, maximum: 256 }), Type.Literal('auto')], { description: 'data-path processes sharing the listener (1: one process, as before; auto: one per available core); see docs/workers.md' }), 1),
   shutdown: DefaultedObject(Type.Object({
     graceSeconds: Defaulted(Type.Integer({ minimum: 0, maximum: 3600, description: 'how long SIGTERM waits for in-flight requests' }), 30)
   }, { additionalProperties: false })),

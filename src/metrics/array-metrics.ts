@@ -9,6 +9,8 @@ import type { Registry } from 'prom-client'
 
 type Labels = Readonly<Record<string, string>>
 
+const NOTHING = async (): Promise<void> => {}
+
 interface Sample {
   readonly labels: Record<string, string | number>
   readonly value: number
@@ -28,7 +30,8 @@ interface Exposed {
 export class ArrayMetric {
   readonly values: Float64Array
 
-  constructor (registry: Registry, name: string, help: string, type: 'counter' | 'gauge', labelSets: readonly Labels[]) {
+  /** `before` runs ahead of each scrape's read (a cluster's primary gathers its workers' cells). */
+  constructor (registry: Registry, name: string, help: string, type: 'counter' | 'gauge', labelSets: readonly Labels[], before: () => Promise<void> = NOTHING) {
     this.values = new Float64Array(labelSets.length)
     const values = this.values
     const metric: Exposed = {
@@ -36,7 +39,10 @@ export class ArrayMetric {
       help,
       type,
       aggregator: 'sum',
-      get: async () => ({ name, help, type, aggregator: 'sum', values: labelSets.map((labels, i) => ({ labels: { ...labels }, value: values[i] as number })) }),
+      get: async () => {
+        await before()
+        return { name, help, type, aggregator: 'sum', values: labelSets.map((labels, i) => ({ labels: { ...labels }, value: values[i] as number })) }
+      },
       reset: () => { values.fill(0) }
     }
     registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0])
@@ -51,7 +57,7 @@ export class ArrayHistogram {
   readonly sums: Float64Array
   readonly #width: number
 
-  constructor (registry: Registry, name: string, help: string, bounds: readonly number[], labelSets: readonly Labels[]) {
+  constructor (registry: Registry, name: string, help: string, bounds: readonly number[], labelSets: readonly Labels[], before: () => Promise<void> = NOTHING) {
     this.bounds = Float64Array.from(bounds)
     this.#width = bounds.length + 1
     this.counts = new Float64Array(labelSets.length * this.#width)
@@ -64,6 +70,7 @@ export class ArrayHistogram {
       type: 'histogram',
       aggregator: 'sum',
       get: async () => {
+        await before()
         const values: Sample[] = []
         labelSets.forEach((labels, s) => {
           let cumulative = 0

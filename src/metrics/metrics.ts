@@ -31,6 +31,18 @@ export const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
 /** Analysis verdicts, the label values of switchyard_rollout_analysis_total. */
 const VERDICTS: readonly Verdict[] = ['pass', 'fail', 'inconclusive']
 
+/**
+ * The per-request cells of one Metrics (live references): what a cluster worker ships to its
+ * primary, and what the primary's cells are summed into (src/cluster/).
+ */
+export interface RequestCells {
+  readonly requests: Float64Array
+  readonly durationCounts: Float64Array
+  readonly durationSums: Float64Array
+  readonly upstreamErrors: Float64Array
+  readonly inFlight: Float64Array
+}
+
 /** What the data path records per request (Metrics, or NO_REQUEST_METRICS when switched off). */
 export interface RequestMetrics {
   started (color: number): void
@@ -60,6 +72,8 @@ export class Metrics implements RequestMetrics {
   readonly #rolloutPhase: Gauge
   readonly #rolloutStep: Gauge
   readonly #rolloutAnalyses: Counter
+  /** Runs before a scrape reads the per-request cells (a cluster's primary gathers them). */
+  #beforeScrape: () => Promise<void> = async () => {}
 
   constructor (colors: readonly string[], opts: { defaultMetrics?: boolean } = {}) {
     this.#colors = colors
@@ -79,19 +93,37 @@ export class Metrics implements RequestMetrics {
     // the fixed label sets exists from the first scrape at 0, so rate() and absent() work
     // before the first event.
     const labels = [...colors, NO_COLOR]
+    const before = (): Promise<void> => this.#beforeScrape()
     const requestLabels: Array<Record<string, string>> = []
     for (const color of labels) for (const reason of REASONS) for (const cls of CODE_CLASSES) requestLabels.push({ color, code_class: cls, reason })
-    this.#requests = new ArrayMetric(this.registry, 'switchyard_requests_total', 'Proxied requests by serving color, status class and decision reason', 'counter', requestLabels).values
-    this.#durations = new ArrayHistogram(this.registry, 'switchyard_request_duration_seconds', 'Time from request to response end, by serving color', DURATION_BUCKETS, labels.map((color) => ({ color })))
+    this.#requests = new ArrayMetric(this.registry, 'switchyard_requests_total', 'Proxied requests by serving color, status class and decision reason', 'counter', requestLabels, before).values
+    this.#durations = new ArrayHistogram(this.registry, 'switchyard_request_duration_seconds', 'Time from request to response end, by serving color', DURATION_BUCKETS, labels.map((color) => ({ color })), before)
     this.#upstreamErrors = new ArrayMetric(this.registry, 'switchyard_upstream_errors_total', 'Upstream failures by color and kind', 'counter',
-      labels.flatMap((color) => UPSTREAM_ERROR_KINDS.map((kind) => ({ color, kind })))).values
-    this.#inFlight = new ArrayMetric(this.registry, 'switchyard_in_flight_requests', 'Requests being proxied now, by color', 'gauge', labels.map((color) => ({ color }))).values
+      labels.flatMap((color) => UPSTREAM_ERROR_KINDS.map((kind) => ({ color, kind }))), before).values
+    this.#inFlight = new ArrayMetric(this.registry, 'switchyard_in_flight_requests', 'Requests being proxied now, by color', 'gauge', labels.map((color) => ({ color })), before).values
     for (const kind of SWITCH_KINDS) this.#switches.labels(kind).inc(0)
     if (opts.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry })
       // prom-client names these gauges *_total, which Prometheus reserves for counters
       // (promtool rejects them); sum(nodejs_active_handles) etc. give the same totals.
       for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) this.registry.removeSingleMetric(name)
+    }
+  }
+
+  /** The per-request cells, live (a cluster worker sends copies to its primary). */
+  get cells (): RequestCells {
+    return { requests: this.#requests, durationCounts: this.#durations.counts, durationSums: this.#durations.sums, upstreamErrors: this.#upstreamErrors, inFlight: this.#inFlight }
+  }
+
+  /**
+   * Makes every scrape first run `gather`, which fills the cells (a cluster's primary: the
+   * sum of its workers' cells). Concurrent scrapes share one run.
+   */
+  gatherBeforeScrape (gather: () => Promise<void>): void {
+    let running: Promise<void> | undefined
+    this.#beforeScrape = () => {
+      running ??= gather().finally(() => { running = undefined })
+      return running
     }
   }
 
@@ -189,4 +221,32 @@ export class Metrics implements RequestMetrics {
   storeUp (kind: string, up: boolean): void {
     this.#storeUp.labels(kind).set(up ? 1 : 0)
   }
+}
+
+/** Adds `from`'s cells into `into` (same colors); `inFlight` too unless `counters` (a gauge of live requests is not kept for a process that is gone). */
+export function addCells (into: RequestCells, from: RequestCells, counters = false): void {
+  add(into.requests, from.requests)
+  add(into.durationCounts, from.durationCounts)
+  add(into.durationSums, from.durationSums)
+  add(into.upstreamErrors, from.upstreamErrors)
+  if (!counters) add(into.inFlight, from.inFlight)
+}
+
+/** Zeroes every cell. */
+export function clearCells (cells: RequestCells): void {
+  cells.requests.fill(0)
+  cells.durationCounts.fill(0)
+  cells.durationSums.fill(0)
+  cells.upstreamErrors.fill(0)
+  cells.inFlight.fill(0)
+}
+
+/** A copy of the cells (what a worker sends). */
+export function copyCells (cells: RequestCells): RequestCells {
+  return { requests: cells.requests.slice(), durationCounts: cells.durationCounts.slice(), durationSums: cells.durationSums.slice(), upstreamErrors: cells.upstreamErrors.slice(), inFlight: cells.inFlight.slice() }
+}
+
+function add (into: Float64Array, from: Float64Array): void {
+  const n = Math.min(into.length, from.length)
+  for (let i = 0; i < n; i++) into[i] = (into[i] as number) + (from[i] as number)
 }

@@ -54,6 +54,8 @@ export interface ProxyDeps {
   readonly clock?: { readonly ms: number } | undefined
   /** The time and timers of passive ejection; the real ones by default. */
   readonly poolClock?: PoolClock | undefined
+  /** The targets' pools, built by the caller instead (a cluster worker's, whose passive health the primary decides). */
+  readonly pools?: TargetPools | undefined
 }
 
 /** The running data path: the fastify server and the hooks to steer it. */
@@ -80,9 +82,12 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
   const { config, colors, logger } = deps
   const metrics: RequestMetrics = config.metrics.enabled ? deps.metrics : NO_REQUEST_METRICS
   const clock = deps.clock ?? new CoarseClock().start()
-  const pools = new TargetPools(colors, deps.targets, colorHealths(config, colors).map((h) => h.passive), deps.onHealth, deps.poolClock)
+  const pools = deps.pools ?? new TargetPools(colors, deps.targets, colorHealths(config, colors).map((h) => h.passive), deps.onHealth, deps.poolClock)
   // A state without a pool (or a color it does not name) routes to the config's targets.
   const fallback = configPool(colors, deps.targets)
+  // A cluster worker's members come from its primary, in the primary's order (add, retire,
+  // remove messages): it never brings its pools in step with a state itself.
+  const followsPool = deps.pools === undefined
   const router = new RequestRouter({ colors, sticky: config.sticky, overrides: config.overrides, secret: deps.secret, available: pools.available })
   const policy = new HeaderPolicy({ overrideHeader: router.overrideHeader, trustForwarded: config.proxy.trustForwarded, tls: deps.tls !== undefined })
   const ledger = new ExchangeLedger(metrics, pools, clock)
@@ -110,7 +115,7 @@ export async function buildDataPath (deps: ProxyDeps): Promise<DataPath> {
     server,
     pools,
     apply (state: RoutingState) {
-      syncPools(pools, colors, state.pool, fallback, (color, id) => targetMode(state, color, id))
+      if (followsPool) syncPools(pools, colors, state.pool, fallback, (color, id) => targetMode(state, color, id))
       router.apply(state)
       pools.setModes((target) => targetMode(state, target.colorName, target.id))
     },

@@ -10,7 +10,7 @@ import { colorHealths } from '../config/color-health.js'
 import type { Config } from '../config/config-types.js'
 import type { ActiveChecker, ActiveCheckPolicy, Probed } from '../health/active-checker.js'
 import type { TargetPools } from '../proxy/target-pool.js'
-import type { UpstreamAgent } from '../proxy/upstream-agent.js'
+import type { DataPathPort } from '../proxy/data-path-port.js'
 import type { Reloader } from './reloader.js'
 
 /** What the core reloadables act on. */
@@ -18,7 +18,8 @@ export interface CoreParts {
   readonly auth: AdminAuth
   readonly checker: ActiveChecker
   readonly pools: TargetPools
-  readonly upstream: UpstreamAgent
+  /** The data path (this process's, or every worker's). */
+  readonly dataPath: Pick<DataPathPort, 'reconfigure'>
   readonly logger: Logger<string, boolean>
 }
 
@@ -34,6 +35,6 @@ export function registerCoreReloadables (reloader: Reloader, parts: CoreParts): 
   reloader.register({ name: 'admin tokens', apply: (next) => { parts.auth.setTokens(next.config.admin.tokens) } })
   reloader.register({ name: 'active health checks', apply: (next) => { parts.checker.setPolicy(activePolicyOf(next.config, next.colors)) } })
   reloader.register({ name: 'passive ejection', apply: (next) => { parts.pools.setPassivePolicies(colorHealths(next.config, next.colors).map((h) => h.passive)) } })
-  reloader.register({ name: 'upstream settings', apply: (next) => { parts.upstream.reconfigure(next.config.upstream) } })
   reloader.register({ name: 'log level', apply: (next) => { parts.logger.level = next.config.log.level } })
+  reloader.register({ name: 'upstream settings', apply: (next) => { parts.dataPath.reconfigure(next.config) } })
 }

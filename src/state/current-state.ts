@@ -30,6 +30,13 @@ export type Transition = (current: RoutingState, meta: ChangeMeta) => Result<Rou
 /** Listener for applied states. */
 export type StateListener = (state: RoutingState, before: RoutingState | null) => void
 
+/**
+ * A listener that applies the state elsewhere too (the cluster's workers, src/cluster/): its
+ * promise resolves when it is applied there, and until every such promise resolves the
+ * instance does not count the version as applied (appliedVersion).
+ */
+export type AwaitedStateListener = (state: RoutingState, before: RoutingState | null) => Promise<void>
+
 /** Where a change is committed (the store sync): a store that failed answers a ChangeFailure. */
 export interface ChangeCommitter {
   commit (expectedVersion: number, next: RoutingState, entry: HistoryEntry): Promise<CasOutcome | ChangeFailure>
@@ -50,7 +57,10 @@ function conflict (expected: number, current: number): ChangeFailure {
 export class CurrentState {
   #state: RoutingState | undefined
   #appliedAt = 0
-  readonly #listeners: StateListener[] = []
+  #appliedVersion = 0
+  readonly #listeners: Array<StateListener | AwaitedStateListener> = []
+  readonly #awaited = new Set<AwaitedStateListener>()
+  readonly #confirmListeners: Array<(initial: boolean) => void> = []
 
   /** The state this instance routes by. Throws before the first apply. */
   get state (): RoutingState {
@@ -61,8 +71,15 @@ export class CurrentState {
   /** The state, or undefined before the first apply. */
   get maybe (): RoutingState | undefined { return this.#state }
 
-  /** When the current state was applied (precise ms since the epoch). */
+  /** When the version this instance reports as applied was applied everywhere it routes (precise ms since the epoch). */
   get appliedAt (): number { return this.#appliedAt }
+
+  /**
+   * The version this instance has applied everywhere it routes: the current one, or, while
+   * a listener is still applying a newer one elsewhere (the cluster's workers), the last
+   * one they all confirmed. Heartbeats and `?wait` report this.
+   */
+  get appliedVersion (): number { return this.#appliedVersion }
 
   /** Registers a listener called after every applied state (and once, now, if there is one). */
   onApply (listener: StateListener): void {
@@ -70,14 +87,39 @@ export class CurrentState {
     if (this.#state !== undefined) listener(this.#state, null)
   }
 
+  /** Registers an awaited listener (see AwaitedStateListener), called like onApply's. */
+  onApplyAwaited (listener: AwaitedStateListener): void {
+    this.#listeners.push(listener)
+    this.#awaited.add(listener)
+    if (this.#state !== undefined) void listener(this.#state, null)
+  }
+
+  /** Registers a listener called when appliedVersion moves (`initial`: the first state applied). */
+  onConfirmed (listener: (initial: boolean) => void): void {
+    this.#confirmListeners.push(listener)
+  }
+
   /** Applies `state` if it is newer than the current one; true when it did. */
   apply (state: RoutingState): boolean {
     const before = this.#state ?? null
     if (before !== null && state.version <= before.version) return false
     this.#state = state
-    this.#appliedAt = preciseNow()
-    for (const l of this.#listeners) l(state, before)
+    const pending: Array<Promise<void>> = []
+    for (const l of this.#listeners) {
+      const applied = l(state, before)
+      if (this.#awaited.has(l as AwaitedStateListener)) pending.push(applied as Promise<void>)
+    }
+    if (pending.length === 0) this.#confirm(state.version)
+    else Promise.all(pending).then(() => { this.#confirm(state.version) }, () => {})
     return true
+  }
+
+  #confirm (version: number): void {
+    if (version <= this.#appliedVersion) return
+    const initial = this.#appliedVersion === 0
+    this.#appliedVersion = version
+    this.#appliedAt = preciseNow()
+    for (const l of this.#confirmListeners) l(initial)
   }
 
   /**

@@ -35,9 +35,9 @@ export class PropagationWatch {
   async propagation (version: number): Promise<Propagation> {
     const live = await this.#store.instances()
     const id = this.#instanceId
-    const state = this.#current.state
+    const appliedVersion = this.#current.appliedVersion
     // This instance's own view replaces its heartbeat (which may lag by one beat), in place.
-    const self = (beat?: InstanceInfo): InstanceInfo => ({ id, appliedVersion: state.version, appliedAt: this.#current.appliedAt, at: beat?.at ?? Date.now() })
+    const self = (beat?: InstanceInfo): InstanceInfo => ({ id, appliedVersion, appliedAt: this.#current.appliedAt, at: beat?.at ?? Date.now() })
     const all = live.some((i) => i.id === id) ? live.map((i) => (i.id === id ? self(i) : i)) : [...live, self()]
     const applied: InstanceInfo[] = []
     const lagging: InstanceInfo[] = []

@@ -116,8 +116,9 @@ export class StoreSync implements ChangeCommitter {
     this.#log = options.log ?? SILENT
     current.onApply((state, before) => {
       if (this.#secret !== '') this.#o.lastKnown?.save({ state, secret: this.#secret })
-      if (before !== null) void this.#heartbeat()
     })
+    // Beats when this instance has applied a new version (with a cluster, once every worker has).
+    current.onConfirmed((initial) => { if (!initial) void this.#heartbeat() })
   }
 
   /** Whether the store answered last time it was asked. */
@@ -334,8 +335,9 @@ export class StoreSync implements ChangeCommitter {
       const inFlight = source?.byTarget()
       const closing = source === undefined ? '' : countsKey(source.closing())
       // Sampled with appliedVersion, in the same tick: a reader that sees the drain's
-      // version knows no request to the target started after this count.
-      let info: InstanceInfo = { id: this.#o.instanceId, appliedVersion: state.version, appliedAt: this.#current.appliedAt, at: Date.now() }
+      // version knows no request to the target started after this count (with workers, the
+      // version every worker acknowledged, and counts no older than that acknowledgement).
+      let info: InstanceInfo = { id: this.#o.instanceId, appliedVersion: this.#current.appliedVersion, appliedAt: this.#current.appliedAt, at: Date.now() }
       if (traffic !== undefined) info = { ...info, traffic: traffic() }
       if (inFlight !== undefined) info = { ...info, inFlight }
       await this.#store.heartbeat(info, this.#o.instanceTtlMs ?? 5000)

@@ -9,12 +9,12 @@
  */
 import type { ChangeMeta, RoutingState } from '../routing/routing-state.js'
 import type { Result } from '../routing/types.js'
-import { CurrentState, type ChangeFailure, type ChangeSuccess, type StateListener, type Transition } from './current-state.js'
+import { CurrentState, type AwaitedStateListener, type ChangeFailure, type ChangeSuccess, type StateListener, type Transition } from './current-state.js'
 import { PropagationWatch, type Propagation } from './propagation.js'
 import type { RolloutCasOutcome, RolloutWrite, Store } from './store.js'
 import { StoreSync, type StoreSyncOptions } from './store-sync.js'
 
-export type { ChangeFailure, ChangeSuccess, StateListener, Transition } from './current-state.js'
+export type { AwaitedStateListener, ChangeFailure, ChangeSuccess, StateListener, Transition } from './current-state.js'
 export type { Propagation } from './propagation.js'
 export type { SwitchboardLog } from './store-sync.js'
 export { reconcileColors } from './reconcile-colors.js'
@@ -60,6 +60,13 @@ export class Switchboard {
 
   /** Registers a listener called after every applied state (and once, now, if started). */
   onApply (listener: StateListener): void { this.#current.onApply(listener) }
+
+  /**
+   * Registers a listener that applies each state elsewhere too (the cluster's workers): the
+   * instance reports a version as applied (heartbeats, `?wait`, GET /instances) only once its
+   * promise resolved.
+   */
+  onApplyAwaited (listener: AwaitedStateListener): void { this.#current.onApplyAwaited(listener) }
 
   /** Registers a listener for a changed cookie secret (another instance's won a re-seed). */
   onSecret (listener: (secret: string) => void): void { this.#sync.onSecret(listener) }

@@ -23,6 +23,7 @@ const DEFAULTS = {
   upstream: { connectTimeoutMs: 5000, responseTimeoutMs: 30000, bodyTimeoutMs: 30000, connections: 128, keepAliveTimeoutMs: 4000, rejectUnauthorized: true },
   proxy: { bodyLimit: 10485760, trustForwarded: false, websocket: true, requestTimeoutMs: 60000, headersTimeoutMs: 10000, maxConnections: 10000, websocketMaxPayload: 16777216 },
   log: { level: 'info' },
+  workers: 1,
   shutdown: { graceSeconds: 30 },
   instance: {},
   health: {
@@ -72,4 +73,13 @@ t.test('a key with a default is optional in the file, so editors do not ask for 
   t.match(proxy.websocketMaxPayload, { default: 16777216, description: /1009/ })
   t.match(configSchema.properties.listen.properties.tls, { required: ['cert', 'key'], description: /HTTPS/ })
   t.match(configSchema.properties.admin.properties.listen.properties.tls, { required: ['cert', 'key'], description: /HTTPS/ })
+})
+
+t.test('workers: a count from 1 to 256 or auto; anything else stops the start', async (t) => {
+  const colors = { blue: { targets: ['http://127.0.0.1:3001'] } }
+  t.equal(validateConfig({ colors, workers: 4 }, {}, 'test').config.workers, 4)
+  t.equal(validateConfig({ colors, workers: 'auto' }, {}, 'test').config.workers, 'auto')
+  for (const workers of [0, 257, 1.5, 'all', -1]) {
+    t.throws(() => validateConfig({ colors, workers }, {}, 'test'), { code: 'SWY_ERR_CONFIG_INVALID', message: /workers/ }, `workers: ${JSON.stringify(workers)} is refused`)
+  }
 })

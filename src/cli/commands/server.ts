@@ -8,7 +8,7 @@
 import { HELP_OPTION, str, type CommandSpec, type OptionSpec, type Parsed } from '../args.js'
 import type { Command } from '../context.js'
 import { EXIT, usageError } from '../exit.js'
-import type { Running } from '../../app.js'
+import type { RunningInstance } from '../../app.js'
 import type { LoadedConfig } from '../../config/load-config.js'
 
 const CONFIG: OptionSpec = { name: 'config', short: 'c', type: 'string', value: 'FILE', description: 'the YAML config file (default: the embedded defaults)' }
@@ -29,7 +29,7 @@ export function startupFailure (e: unknown): never {
 }
 
 /** Drains on SIGTERM/SIGINT (up to the grace period), runs `extra`, then exits 0. */
-export function onSignals (running: Running, graceSeconds: number, extra: () => Promise<void> = async () => {}): void {
+export function onSignals (running: Pick<RunningInstance, 'close'>, graceSeconds: number, extra: () => Promise<void> = async () => {}): void {
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -50,7 +50,7 @@ export function onSignals (running: Running, graceSeconds: number, extra: () => 
  * SIGHUP re-reads the config file (as POST /reload does): the outcome, applied or refused
  * with every problem, is the reloader's log line. The process never dies of a SIGHUP.
  */
-export function onReloadSignal (running: Running): void {
+export function onReloadSignal (running: RunningInstance): void {
   process.on('SIGHUP', () => {
     running.reloader.reload('SIGHUP').catch((e: unknown) => {
       process.stderr.write(`switchyard: SIGHUP: the reload failed: ${(e as Error).stack ?? String(e)}\n`)
@@ -78,8 +78,8 @@ export const serve: Command = {
   } satisfies CommandSpec,
   run: async (p) => {
     const loaded = await loadConfig(p)
-    const { startSwitchyard } = await import('../../app.js')
-    const running = await startSwitchyard(loaded, { reloadFrom: async () => await loadConfig(p) })
+    const { startInstance } = await import('../../app.js')
+    const running = await startInstance(loaded, { reloadFrom: async () => await loadConfig(p) })
     onSignals(running, loaded.config.shutdown.graceSeconds)
     onReloadSignal(running)
     return EXIT.ok
