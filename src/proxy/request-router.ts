@@ -4,9 +4,9 @@
  * the compiled route table (swapped by apply()), the cookie MAC's precomputed midstates, the
  * minted-cookie array, the header-bucket seed and the fresh-bucket sequence — and nothing
  * about sockets, targets or fastify. route() reads no clock (the caller passes `now`), does
- * no I/O and allocates nothing for a returning client (its cookie is located, parsed and its
- * HMAC checked in place, every time: no per-client cache, so cost and memory do not grow
- * with the number of clients) nor for a new one (the signed Set-Cookie of a (bucket, color)
+ * no I/O and allocates nothing for a returning client (its cookie is located and parsed in
+ * place, then found in a fixed-size table of verified cookies or its HMAC checked in place:
+ * cost and memory do not grow with the number of clients) nor for a new one (the signed Set-Cookie of a (bucket, color)
  * is built once per minute and reused): it fills and returns one outcome object it reuses
  * (read it before the next call). test/proxy/alloc-guard.test.ts holds it to that.
  */
@@ -18,9 +18,10 @@ import { nextFreshBucket } from '../routing/fresh-bucket.js'
 import { headerBucket, saltToSeed } from '../routing/header-bucket.js'
 import { buildRouteTable, type OverrideRule, type RouteTable } from '../routing/route-table.js'
 import type { RoutingState } from '../routing/routing-state.js'
-import { encodeStickyCookie, findCookie, StickyParse, verifyStickyCookieAt } from '../routing/sticky-cookie.js'
+import { encodeStickyCookie, findCookie, MAC_LENGTH, StickyParse, verifyStickyCookieAt } from '../routing/sticky-cookie.js'
 import { BUCKETS, type Reason } from '../routing/types.js'
 import { colorForBucket } from '../routing/weights.js'
+import { CookieCache } from './cookie-cache.js'
 import { hmacFor, MidstateHmac } from './sticky-mac.js'
 
 const MODE_NONE = 0
@@ -51,6 +52,8 @@ export interface RouterOptions {
   readonly available: Uint8Array
   /** Where the fresh-bucket sequence starts (random when not given). */
   readonly freshStart?: number
+  /** Memory budget of the verified-cookie table (see CookieCache; 4 MiB by default). */
+  readonly cookieCacheBytes?: number
 }
 
 /** Routes requests to colors. */
@@ -66,6 +69,7 @@ export class RequestRouter {
   readonly #overrideHeader: string
   readonly #overridesOn: boolean
   readonly #overrideRule: OverrideRule
+  readonly #cookies: CookieCache
   readonly #outcome = new RouteOutcome()
   readonly #parsed = new StickyParse()
   readonly #bounds = new Int32Array(1)
@@ -92,6 +96,7 @@ export class RequestRouter {
     this.#overridesOn = overrides.enabled
     this.#overrideRule = { enabled: overrides.enabled, mac: overrides.secret === undefined ? undefined : hmacFor(overrides.secret, 'override') }
     this.#cookieMac = new MidstateHmac(opts.secret, 'sticky-cookie')
+    this.#cookies = new CookieCache(this.#cookieMac, opts.cookieCacheBytes)
     this.#seed = saltToSeed(sticky.salt ?? hmacFor(opts.secret, 'header-salt')('salt'))
     this.#lastFresh = opts.freshStart ?? randomInt(BUCKETS)
     this.#minted = new Array<string | undefined>(BUCKETS * colors.length).fill(undefined)
@@ -117,6 +122,7 @@ export class RequestRouter {
   /** Uses a new cookie secret (another instance's won a store re-seed): forgets every cookie verified or minted under the old one. */
   setSecret (secret: string): void {
     this.#cookieMac = new MidstateHmac(secret, 'sticky-cookie')
+    this.#cookies.reset(this.#cookieMac)
     this.#minted.fill(undefined)
     if (this.#salt === undefined) this.#seed = saltToSeed(hmacFor(secret, 'header-salt')('salt'))
   }
@@ -143,7 +149,7 @@ export class RequestRouter {
       if (header !== undefined) {
         const start = findCookie(header, this.#cookieName, this.#bounds)
         const p = this.#parsed
-        if (start >= 0 && verifyStickyCookieAt(header, start, this.#bounds[0] as number, this.#cookieMac, (now / 1000) | 0, this.#ttl, this.#colors, p)) {
+        if (start >= 0 && verifyStickyCookieAt(header, start, this.#bounds[0] as number, this.#cookies, (now / 1000) | 0, this.#ttl, this.#colors, p)) {
           stickyBucket = p.bucket
           lastColor = p.color
         }
@@ -193,7 +199,9 @@ export class RequestRouter {
    */
   #sign (bucket: number, color: number, minute: number): string {
     const mac = this.#cookieMac
-    const value = encodeStickyCookie({ bucket, color: this.#colors[color] as string, issuedAt: minute * 60 }, (payload) => mac.mac(payload))
+    const issuedAt = minute * 60
+    const value = encodeStickyCookie({ bucket, color: this.#colors[color] as string, issuedAt }, (payload) => mac.mac(payload))
+    this.#cookies.remember(bucket, color, issuedAt, value.slice(value.length - MAC_LENGTH))
     return `${this.#cookieName}=${value}${this.#cookieAttrs}`
   }
 }

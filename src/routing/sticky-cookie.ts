@@ -63,9 +63,12 @@ export function verifyStickyCookie (value: string, mac: Mac, nowSeconds: number,
   return { bucket, color, issuedAt }
 }
 
-/** Checks a MAC in place: s[macStart, macStart + MAC_LENGTH) against the MAC of s[start, end). */
+/**
+ * Checks a MAC in place: s[macStart, macStart + MAC_LENGTH) against the MAC of s[start, end),
+ * the payload `<bucket>.<color>.<issuedAt>` whose parsed fields come along (a cache may key on them).
+ */
 export interface MacCheck {
-  matches: (s: string, start: number, end: number, macStart: number) => boolean
+  matches: (s: string, start: number, end: number, macStart: number, bucket: number, color: number, issuedAt: number) => boolean
 }
 
 /** Where verifyStickyCookieAt writes a valid cookie (one object per caller, refilled by every call). */
@@ -137,9 +140,10 @@ export function verifyStickyCookieAt (s: string, start: number, end: number, che
   if (!isColorNameAt(s, d1 + 1, d2)) return false
   if (bucket >= BUCKETS) return false
   if (issuedAt > nowSeconds + skewSeconds || nowSeconds - issuedAt > ttlSeconds) return false
-  if (!check.matches(s, start, d3, d3 + 1)) return false
+  const color = colorIndexAt(s, d1 + 1, d2, colors)
+  if (!check.matches(s, start, d3, d3 + 1, bucket, color, issuedAt)) return false
   out.bucket = bucket
-  out.color = colorIndexAt(s, d1 + 1, d2, colors)
+  out.color = color
   out.issuedAt = issuedAt
   return true
 }

@@ -20,6 +20,7 @@ const MICRO = [
   'decide, signed override (lookup+decide)',
   'decide alone (known sticky bucket)',
   'verifyStickyCookie (valid)',
+  'verifyStickyCookieAt + MidstateHmac (valid)',
   'buildRouteTable, 2 colors',
   'buildRouteTable, 8 colors',
   'buildRouteTable, 8 colors, signed overrides'

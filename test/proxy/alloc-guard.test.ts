@@ -1,6 +1,7 @@
 /**
  * The routing step allocates nothing per request after warm-up: for a returning client
- * (cookie located, parsed and its HMAC checked in place, over many distinct cookies) and for
+ * (cookie located and parsed in place, then found in the verified-cookie table or its HMAC
+ * checked in place, over many distinct cookies) and for
  * a new client (fresh bucket, the signed Set-Cookie reused within its minute). Measured with
  * heap statistics, not time: after a full GC the young generation's used bytes are read
  * before and after N synchronous calls; a window during which a GC ran (seen through the
@@ -63,12 +64,12 @@ async function bytesPerCall (step: (i: number) => void): Promise<number> {
   return clean[clean.length >> 1] as number
 }
 
-function router (): RequestRouter {
+function router (cookieCacheBytes?: number): RequestRouter {
   const { config } = validateConfig({
     colors: { blue: { targets: ['http://127.0.0.1:1'] }, green: { targets: ['http://127.0.0.1:2'] } },
     store: { kind: 'memory' }
   }, {}, 'test')
-  const r = new RequestRouter({ colors: ['blue', 'green'], sticky: config.sticky, overrides: config.overrides, secret: SECRET, available: Uint8Array.of(1, 1), freshStart: 0 })
+  const r = new RequestRouter({ colors: ['blue', 'green'], sticky: config.sticky, overrides: config.overrides, secret: SECRET, available: Uint8Array.of(1, 1), freshStart: 0, ...(cookieCacheBytes === undefined ? {} : { cookieCacheBytes }) })
   r.apply({ version: 2, weights: { blue: 9000, green: 1000 }, drainUntil: {} } as unknown as RoutingState)
   return r
 }
@@ -90,6 +91,15 @@ t.test('the meter sees an allocation of one small object a call (positive contro
 
 t.test('a returning client (a valid cookie among many distinct ones) allocates nothing per request', async (t) => {
   const r = router()
+  let sticky = 0
+  for (let i = 0; i < 50_000; i++) if (r.route(returning[i & MASK] as { cookie: string }, NOW).reason === 'sticky') sticky++
+  t.equal(sticky, 50_000, 'every cookie verified (warm-up)')
+  const perCall = await bytesPerCall((i) => { r.route(returning[i & MASK] as { cookie: string }, NOW) })
+  t.ok(perCall < 1, `${perCall} bytes a call (less than one: nothing per request)`)
+})
+
+t.test('a returning client missing the verified-cookie table (more clients than slots) allocates nothing either: the HMAC is checked in place', async (t) => {
+  const r = router(0) // the smallest table (16 slots) for 4096 cookies: nearly every lookup misses
   let sticky = 0
   for (let i = 0; i < 50_000; i++) if (r.route(returning[i & MASK] as { cookie: string }, NOW).reason === 'sticky') sticky++
   t.equal(sticky, 50_000, 'every cookie verified (warm-up)')
