@@ -28,8 +28,8 @@ import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { request } from 'undici'
 import { hmacFor } from '../src/proxy/sticky-mac.js'
 import { encodeStickyCookie } from '../src/routing/sticky-cookie.js'
@@ -216,5 +216,11 @@ export function printScale (s: ScaleResult): void {
 }
 
 if (isMain(import.meta.url)) {
-  runScale().then(printScale).catch((e: unknown) => { process.stderr.write(`${(e as Error).stack ?? String(e)}\n`); process.exitCode = 1 })
+  // Standalone: the figures also go to bench/results/scale.json (SCALE_RESULTS to change it).
+  const file = resolve(ROOT, process.env.SCALE_RESULTS ?? (QUICK ? join(tmpdir(), 'switchyard-scale-quick.json') : 'bench/results/scale.json'))
+  runScale().then(async (r) => {
+    printScale(r)
+    await writeFile(file, `${JSON.stringify({ date: new Date().toISOString(), quick: QUICK, cpus: cpus().length, loadAverage: loadavg(), settings, scale: r }, null, 2)}\n`)
+    process.stdout.write(`wrote ${file}\n`)
+  }).catch((e: unknown) => { process.stderr.write(`${(e as Error).stack ?? String(e)}\n`); process.exitCode = 1 })
 }
