@@ -14,6 +14,9 @@ import { cpuPlan, Cleanups, stop } from './lib/children.js'
 import { pickLoadGen, runLoad } from './lib/load.js'
 import { envNumber } from './lib/options.js'
 import { fmt, round } from './lib/stats.js'
+
+/** Percent of weight on green (PROFILE_GREEN, default 10): 0 sends fresh clients to blue only, as the baseline and a one-cookie client go. */
+const PROFILE_GREEN = envNumber('PROFILE_GREEN', 10, 10)
 import { fetchStickyCookie, startBareProxy, startSwitchyardChild, startUpstreams } from './lib/switchyard.js'
 
 interface CallFrame { readonly functionName: string, readonly url: string, readonly lineNumber: number, readonly columnNumber: number }
@@ -98,7 +101,7 @@ async function profileOne (mode: Mode, seconds: number, dir: string): Promise<vo
     const nodeArgs = ['--cpu-prof', '--cpu-prof-dir', dir]
     const server = mode === 'baseline'
       ? await startBareProxy(cleanups, upstreams.blue, plan.servers, nodeArgs)
-      : await startSwitchyardChild(cleanups, { upstreams, weights: { blue: 90, green: 10 }, cpus: plan.servers, nodeArgs }).then((sy) => ({ url: sy.proxyUrl, process: sy.process }))
+      : await startSwitchyardChild(cleanups, { upstreams, weights: PROFILE_GREEN === 0 ? { blue: 100, green: 0 } : { blue: 100 - PROFILE_GREEN, green: PROFILE_GREEN }, cpus: plan.servers, nodeArgs }).then((sy) => ({ url: sy.proxyUrl, process: sy.process }))
     const headers = mode === 'cookie' ? { cookie: await fetchStickyCookie(server.url) } : undefined
     const spec = { url: `${server.url}/`, connections: 50, cpus: plan.load, ...(headers === undefined ? {} : { headers }) }
     // Warm-up load first; only the samples of the measured run are summarized.

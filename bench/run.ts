@@ -1,7 +1,8 @@
 /**
  * Benchmark entry point (`npm run bench`): the micro benchmarks (bench/micro/), the macro
- * benchmark (bench/macro.ts) and flips under load (bench/flip-under-load.ts), in that order,
- * in under 5 minutes; then a summary with the targets of bench/README.md, and every figure
+ * benchmark (bench/macro.ts), the scale benchmark (bench/scale.ts: 1, 20 k and 1 M distinct
+ * returning clients) and flips under load (bench/flip-under-load.ts), in that order, in
+ * about 7 minutes; then a summary with the targets of bench/README.md, and every figure
  * with the machine's description in bench/results/latest.json (BENCH_RESULTS to change it).
  * QUICK=1 runs everything with tiny durations (a smoke test, figures meaningless) and writes
  * bench/results/quick.json. The convergence benchmark is separate: `npm run bench:convergence`.
@@ -18,6 +19,7 @@ import { QUICK, settings } from './lib/options.js'
 import { fmt, round } from './lib/stats.js'
 import { printMacro, runMacro, type MacroResult } from './macro.js'
 import { runMicro } from './micro/index.js'
+import { printScale, runScale, type ScaleResult } from './scale.js'
 
 /** One target of bench/README.md and whether this run met it. */
 export interface TargetCheck {
@@ -42,9 +44,10 @@ export interface BenchResults {
     readonly commit: string
   }
   readonly settings: typeof settings
-  readonly seconds: { readonly micro: number, readonly macro: number, readonly flip: number, readonly total: number }
+  readonly seconds: { readonly micro: number, readonly macro: number, readonly scale: number, readonly flip: number, readonly total: number }
   readonly micro: readonly MicroResult[]
   readonly macro: MacroResult
+  readonly scale: ScaleResult
   readonly flipUnderLoad: FlipResult
   readonly targets: readonly TargetCheck[]
 }
@@ -57,7 +60,7 @@ function commit (): string {
 }
 
 /** Checks the figures against the targets of bench/README.md. */
-export function checkTargets (micro: readonly MicroResult[], macro: MacroResult, flip: FlipResult): TargetCheck[] {
+export function checkTargets (micro: readonly MicroResult[], macro: MacroResult, flip: FlipResult, scale?: ScaleResult): TargetCheck[] {
   const checks: TargetCheck[] = []
   for (const name of ['switchyard-cookie', 'switchyard-fresh'] as const) {
     const t = macro.throughput[name]
@@ -70,6 +73,12 @@ export function checkTargets (micro: readonly MicroResult[], macro: MacroResult,
   for (const name of ['switchyard-cookie', 'switchyard-fresh'] as const) {
     const added = macro.latencyC1[name].addedP50UsOverDirect
     checks.push({ target: `${name} c=1 adds ≤ 150 µs p50 over direct`, value: `+${fmt(added, 0)} µs`, met: added <= 150 })
+  }
+  const last = scale?.rows.filter((r) => r.name.startsWith('returning-')).at(-1)
+  if (last !== undefined && last.clients > 1) {
+    checks.push({ target: `${last.name} req/s ≥ 0.97× ${last.ratioTo} (same run)`, value: `${fmt(last.ratio, 3)}× (server CPU per request ${fmt(last.cpuRatio, 3)}×)`, met: last.ratio >= 0.97 })
+    const fresh = scale?.rows.find((r) => r.name === 'fresh')
+    if (fresh !== undefined) checks.push({ target: 'scale: fresh req/s ≥ 1.0× bare proxy (same run)', value: `${fmt(fresh.ratio, 3)}×`, met: fresh.ratio >= 1 })
   }
   checks.push({ target: `RSS ≤ 150 MB after ${macro.rss.seconds} s`, value: `${macro.rss.endMB} MB`, met: macro.rss.endMB <= 150 })
   checks.push({ target: `RSS flat ${macro.rss.seconds / 2}→${macro.rss.seconds} s (< 5 % growth)`, value: `${fmt(macro.rss.growthMidToEnd * 100, 1)} %`, met: macro.rss.growthMidToEnd < 0.05 })
@@ -89,13 +98,16 @@ async function main (): Promise<void> {
   const t1 = performance.now()
   const macro = await runMacro()
   const t2 = performance.now()
+  const scale = await runScale()
+  const t2b = performance.now()
   const flip = await runFlipUnderLoad()
   const t3 = performance.now()
 
   process.stdout.write('\n')
   printMacro(macro)
+  printScale(scale)
   printFlip(flip)
-  const targets = checkTargets(micro, macro, flip)
+  const targets = checkTargets(micro, macro, flip, scale)
   process.stdout.write(`targets${QUICK ? ' (quick run: not meaningful)' : ''}\n`)
   for (const c of targets) process.stdout.write(`  ${c.met ? 'met   ' : 'MISSED'}  ${c.target.padEnd(52)} ${c.value}\n`)
 
@@ -114,9 +126,10 @@ async function main (): Promise<void> {
       commit: commitAtStart
     },
     settings,
-    seconds: { micro: round((t1 - t0) / 1000, 1), macro: round((t2 - t1) / 1000, 1), flip: round((t3 - t2) / 1000, 1), total: round((performance.now() - started) / 1000, 1) },
+    seconds: { micro: round((t1 - t0) / 1000, 1), macro: round((t2 - t1) / 1000, 1), scale: round((t2b - t2) / 1000, 1), flip: round((t3 - t2b) / 1000, 1), total: round((performance.now() - started) / 1000, 1) },
     micro,
     macro,
+    scale,
     flipUnderLoad: flip,
     targets
   }

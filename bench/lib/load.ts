@@ -33,6 +33,9 @@ export interface LoadSpec {
   readonly headers?: Readonly<Record<string, string>>
   /** taskset CPU list for the generator. */
   readonly cpus?: string | undefined
+  /** wrk only: a Lua script (`-s`) and the environment it reads (e.g. COOKIES for bench/servers/cookie-clients.lua). */
+  readonly script?: string
+  readonly env?: Readonly<Record<string, string>>
 }
 
 function wrkInstalled (): boolean {
@@ -52,8 +55,8 @@ function autocannonBin (): string {
   return join(dirname(require.resolve('autocannon/package.json')), 'autocannon.js')
 }
 
-async function capture (cmd: string, args: readonly string[]): Promise<string> {
-  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+async function capture (cmd: string, args: readonly string[], env?: Readonly<Record<string, string>>): Promise<string> {
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
   let out = ''
   let err = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
@@ -98,10 +101,11 @@ interface AutocannonJson {
 export async function runLoad (gen: LoadGenName, spec: LoadSpec): Promise<LoadResult> {
   const headers = Object.entries(spec.headers ?? {})
   if (gen === 'wrk') {
-    const args = ['-t1', `-c${spec.connections}`, `-d${Math.max(1, Math.round(spec.seconds))}s`, '--latency', ...headers.flatMap(([k, v]) => ['-H', `${k}: ${v}`]), spec.url]
+    const args = ['-t1', `-c${spec.connections}`, `-d${Math.max(1, Math.round(spec.seconds))}s`, '--latency', ...(spec.script === undefined ? [] : ['-s', spec.script]), ...headers.flatMap(([k, v]) => ['-H', `${k}: ${v}`]), spec.url]
     const [cmd, argv] = pinnedCommand(spec.cpus, 'wrk', args)
-    return parseWrk(await capture(cmd, argv))
+    return parseWrk(await capture(cmd, argv, spec.env))
   }
+  if (spec.script !== undefined) throw new Error('a load script needs wrk (apt-get install -y wrk)')
   const args = [autocannonBin(), '-c', String(spec.connections), '-d', String(Math.max(1, Math.round(spec.seconds))), '-j', ...headers.flatMap(([k, v]) => ['-H', `${k}: ${v}`]), spec.url]
   const [cmd, argv] = pinnedCommand(spec.cpus, process.execPath, args)
   const out = await capture(cmd, argv)

@@ -47,6 +47,8 @@ export interface SwitchyardSpec {
   readonly metrics?: boolean
   /** Extra node flags (e.g. --cpu-prof). */
   readonly nodeArgs?: readonly string[]
+  /** A state file to use as a file store (default: a memory store with a random secret). */
+  readonly stateFile?: string
 }
 
 /** Writes a config (memory store, log level warn) and starts `switchyard serve` on it. */
@@ -62,7 +64,7 @@ export async function startSwitchyardChild (t: Teardown, spec: SwitchyardSpec): 
     initial: { weights: spec.weights },
     sticky: { mode: spec.sticky ?? 'cookie' },
     metrics: { enabled: spec.metrics ?? true },
-    store: { kind: 'memory' },
+    store: spec.stateFile === undefined ? { kind: 'memory' } : { kind: 'file', path: spec.stateFile },
     log: { level: 'warn' }
   }))
   // BENCH_DIST=1 runs the compiled dist/cli.js (npm run build first), as production does;

@@ -44,9 +44,9 @@ export function nowMs (): number {
  * The data path's real routing step, built from a config the way buildDataPath builds it,
  * on the 90/10 state (version 2) with both colors available.
  * @param config extra config (sticky, overrides)
- * @param cookieCacheEntries the verified-cookie cache size (2: every lookup misses over VARIANTS cookies)
+ * @param cookieCacheBytes the verified-cookie table's budget (0: its 16-slot minimum, so nearly every lookup misses over VARIANTS cookies)
  */
-export function makeRouter (config: Record<string, unknown> = {}, cookieCacheEntries?: number): RequestRouter {
+export function makeRouter (config: Record<string, unknown> = {}, cookieCacheBytes?: number): RequestRouter {
   const { config: c } = validateConfig({
     colors: { blue: { targets: ['http://127.0.0.1:1'] }, green: { targets: ['http://127.0.0.1:2'] } },
     store: { kind: 'memory' },
@@ -60,7 +60,7 @@ export function makeRouter (config: Record<string, unknown> = {}, cookieCacheEnt
     secret: SECRET,
     available: Uint8Array.of(1, 1),
     freshStart: 1234,
-    ...(cookieCacheEntries === undefined ? {} : { cookieCacheEntries })
+    ...(cookieCacheBytes === undefined ? {} : { cookieCacheBytes })
   })
   router.apply({ version: 2, weights: { blue: 9000, green: 1000 }, drainUntil: {} } as unknown as RoutingState)
   return router

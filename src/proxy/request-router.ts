@@ -1,11 +1,14 @@
 /**
  * The data path's named routing step: from a request's headers and the time to a color, a
  * reason and the sticky Set-Cookie to send. It owns what routing needs between requests —
- * the compiled route table (swapped by apply()), the verified-cookie cache, the minted-cookie
- * cache, the header-bucket seed and the fresh-bucket sequence — and nothing about sockets,
- * targets or fastify. route() reads no clock (the caller passes `now`), does no I/O and
- * allocates nothing on the common paths: it fills and returns one outcome object it reuses
- * (read it before the next call).
+ * the compiled route table (swapped by apply()), the cookie MAC's precomputed midstates, the
+ * minted-cookie array, the header-bucket seed and the fresh-bucket sequence — and nothing
+ * about sockets, targets or fastify. route() reads no clock (the caller passes `now`), does
+ * no I/O and allocates nothing for a returning client (its cookie is located and parsed in
+ * place, then found in a fixed-size table of verified cookies or its HMAC checked in place:
+ * cost and memory do not grow with the number of clients) nor for a new one (the signed Set-Cookie of a (bucket, color)
+ * is built once per minute and reused): it fills and returns one outcome object it reuses
+ * (read it before the next call). test/proxy/alloc-guard.test.ts holds it to that.
  */
 import { randomInt } from 'node:crypto'
 import type { IncomingHttpHeaders } from 'node:http'
@@ -15,11 +18,11 @@ import { nextFreshBucket } from '../routing/fresh-bucket.js'
 import { headerBucket, saltToSeed } from '../routing/header-bucket.js'
 import { buildRouteTable, type OverrideRule, type RouteTable } from '../routing/route-table.js'
 import type { RoutingState } from '../routing/routing-state.js'
-import { encodeStickyCookie, readCookie, type Mac } from '../routing/sticky-cookie.js'
+import { encodeStickyCookie, findCookie, MAC_LENGTH, StickyParse, verifyStickyCookieAt } from '../routing/sticky-cookie.js'
 import { BUCKETS, type Reason } from '../routing/types.js'
 import { colorForBucket } from '../routing/weights.js'
 import { CookieCache } from './cookie-cache.js'
-import { hmacFor } from './sticky-mac.js'
+import { hmacFor, MidstateHmac } from './sticky-mac.js'
 
 const MODE_NONE = 0
 const MODE_COOKIE = 1
@@ -49,8 +52,8 @@ export interface RouterOptions {
   readonly available: Uint8Array
   /** Where the fresh-bucket sequence starts (random when not given). */
   readonly freshStart?: number
-  /** About how many verified cookies to remember (see CookieCache). */
-  readonly cookieCacheEntries?: number
+  /** Memory budget of the verified-cookie table (see CookieCache; 4 MiB by default). */
+  readonly cookieCacheBytes?: number
 }
 
 /** Routes requests to colors. */
@@ -68,11 +71,13 @@ export class RequestRouter {
   readonly #overrideRule: OverrideRule
   readonly #cookies: CookieCache
   readonly #outcome = new RouteOutcome()
+  readonly #parsed = new StickyParse()
+  readonly #bounds = new Int32Array(1)
   // Signed Set-Cookie values per (bucket, color), reused within their minute: a new client
   // costs an array read instead of an HMAC (issuedAt is rounded down to the minute).
   readonly #minted: Array<string | undefined>
   readonly #mintedMinute: Int32Array
-  #cookieMac: Mac
+  #cookieMac: MidstateHmac
   #seed: number
   #lastFresh: number
   #table: RouteTable
@@ -90,8 +95,8 @@ export class RequestRouter {
     this.#overrideHeader = overrides.header.toLowerCase()
     this.#overridesOn = overrides.enabled
     this.#overrideRule = { enabled: overrides.enabled, mac: overrides.secret === undefined ? undefined : hmacFor(overrides.secret, 'override') }
-    this.#cookieMac = hmacFor(opts.secret, 'sticky-cookie')
-    this.#cookies = new CookieCache(this.#cookieMac, opts.cookieCacheEntries)
+    this.#cookieMac = new MidstateHmac(opts.secret, 'sticky-cookie')
+    this.#cookies = new CookieCache(this.#cookieMac, opts.cookieCacheBytes)
     this.#seed = saltToSeed(sticky.salt ?? hmacFor(opts.secret, 'header-salt')('salt'))
     this.#lastFresh = opts.freshStart ?? randomInt(BUCKETS)
     this.#minted = new Array<string | undefined>(BUCKETS * colors.length).fill(undefined)
@@ -116,7 +121,7 @@ export class RequestRouter {
 
   /** Uses a new cookie secret (another instance's won a store re-seed): forgets every cookie verified or minted under the old one. */
   setSecret (secret: string): void {
-    this.#cookieMac = hmacFor(secret, 'sticky-cookie')
+    this.#cookieMac = new MidstateHmac(secret, 'sticky-cookie')
     this.#cookies.reset(this.#cookieMac)
     this.#minted.fill(undefined)
     if (this.#salt === undefined) this.#seed = saltToSeed(hmacFor(secret, 'header-salt')('salt'))
@@ -137,14 +142,16 @@ export class RequestRouter {
       if (typeof v === 'string') override = v
     }
     let stickyBucket = -1
-    let cookieColor = ''
+    // The color index the cookie names (-1: none, or a valid name this router does not know).
+    let lastColor = -1
     if (mode === MODE_COOKIE) {
       const header = headers.cookie
       if (header !== undefined) {
-        const raw = readCookie(header, this.#cookieName)
-        if (raw !== undefined) {
-          const c = this.#cookies.verify(raw, (now / 1000) | 0, this.#ttl)
-          if (c !== undefined) { stickyBucket = c.bucket; cookieColor = c.color }
+        const start = findCookie(header, this.#cookieName, this.#bounds)
+        const p = this.#parsed
+        if (start >= 0 && verifyStickyCookieAt(header, start, this.#bounds[0] as number, this.#cookies, (now / 1000) | 0, this.#ttl, this.#colors, p)) {
+          stickyBucket = p.bucket
+          lastColor = p.color
         }
       }
     } else if (mode === MODE_HEADER) {
@@ -153,7 +160,6 @@ export class RequestRouter {
     }
     let fresh = 0
     if (stickyBucket < 0) fresh = this.#lastFresh = nextFreshBucket(this.#lastFresh)
-    const lastColor = cookieColor === '' ? -1 : (t.colorIndex.get(cookieColor) ?? -1)
     const decision = decide(t, override, stickyBucket, fresh, lastColor, now / 1000, this.#available)
     const color = decision.color
     const o = this.#outcome
@@ -167,7 +173,7 @@ export class RequestRouter {
     if (mode === MODE_COOKIE && color >= 0) {
       if (decision.reason !== 'override' && decision.reason !== 'fallback') {
         if (stickyBucket < 0) o.cookie = this.#mint(fresh, color, now)
-        else if (cookieColor !== t.colors[color]) o.cookie = this.#mint(stickyBucket, color, now)
+        else if (lastColor !== color) o.cookie = this.#mint(stickyBucket, color, now)
       } else if (stickyBucket < 0 && decision.reason === 'fallback') {
         o.cookie = this.#mint(fresh, colorForBucket(t.thresholds, fresh), now)
       }
@@ -181,12 +187,21 @@ export class RequestRouter {
     const i = bucket * this.#colors.length + color
     const known = this.#minted[i]
     if (known !== undefined && this.#mintedMinute[i] === minute) return known
-    const cookie = { bucket, color: this.#colors[color] as string, issuedAt: minute * 60 }
-    const value = encodeStickyCookie(cookie, this.#cookieMac)
-    this.#cookies.remember(value, cookie)
-    const header = `${this.#cookieName}=${value}${this.#cookieAttrs}`
+    const header = this.#sign(bucket, color, minute)
     this.#minted[i] = header
     this.#mintedMinute[i] = minute
     return header
+  }
+
+  /**
+   * Signs a Set-Cookie (once per bucket, color and minute). Kept out of #mint: a closure in
+   * #mint would make V8 allocate its context on every call, hits included.
+   */
+  #sign (bucket: number, color: number, minute: number): string {
+    const mac = this.#cookieMac
+    const issuedAt = minute * 60
+    const value = encodeStickyCookie({ bucket, color: this.#colors[color] as string, issuedAt }, (payload) => mac.mac(payload))
+    this.#cookies.remember(bucket, color, issuedAt, value.slice(value.length - MAC_LENGTH))
+    return `${this.#cookieName}=${value}${this.#cookieAttrs}`
   }
 }

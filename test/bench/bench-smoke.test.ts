@@ -1,5 +1,5 @@
 /**
- * Smoke test of the benchmark suite: `QUICK=1` runs micro, macro and flip-under-load with
+ * Smoke test of the benchmark suite: `QUICK=1` runs micro, macro, scale and flip-under-load with
  * tiny durations and must write every figure to its results file. Benchmarks are not tests:
  * nothing here asserts on a timing, only that each benchmark ran and reported its figures.
  */
@@ -20,6 +20,7 @@ const MICRO = [
   'decide, signed override (lookup+decide)',
   'decide alone (known sticky bucket)',
   'verifyStickyCookie (valid)',
+  'verifyStickyCookieAt + MidstateHmac (valid)',
   'buildRouteTable, 2 colors',
   'buildRouteTable, 8 colors',
   'buildRouteTable, 8 colors, signed overrides'
@@ -75,6 +76,18 @@ t.test('QUICK=1 bench runs every benchmark and writes its figures', async (t) =>
   t.ok(positive(r.macro.metricsOnVsOff), 'metrics on ÷ off ratio')
   t.ok(r.macro.greenShareOfFresh > 0 && r.macro.greenShareOfFresh < 0.5, `90/10 split seen (green ${r.macro.greenShareOfFresh})`)
   t.ok(positive(r.macro.rss.startMB) && positive(r.macro.rss.midMB) && positive(r.macro.rss.endMB) && finite(r.macro.rss.growthMidToEnd), 'RSS samples')
+
+  if (r.machine.loadGen === 'wrk') {
+    t.same(r.scale.rows.map((x) => x.name), ['baseline', 'fresh', 'returning-1', 'returning-200', 'returning-2k', 'bare-1', 'bare-2k'], 'scale: every scenario ran (QUICK sizes)')
+    for (const x of r.scale.rows) {
+      t.equal(x.rounds.length, r.scale.rounds, `scale ${x.name}: one load run per round`)
+      t.ok(positive(x.reqPerSec) && positive(x.ratio) && positive(x.cpuUsPerRequest) && positive(x.cpuRatio) && positive(x.rssMaxMB) && positive(x.rssEndMB), `scale ${x.name}: req/s, ratio, RSS`)
+    }
+    t.equal(r.scale.rows.find((x) => x.name === 'returning-1')?.ratio, 1, 'returning-1 is the returning rows\' reference')
+  } else {
+    t.match(r.scale.skipped, /wrk/, 'scale: skipped without wrk, and says why')
+  }
+  t.match(out, /scale (summary|: skipped)/, 'prints the scale summary')
 
   const f = r.flipUnderLoad
   t.equal(f.flips, r.settings.flips, 'every flip was sent')

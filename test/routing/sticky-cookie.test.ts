@@ -1,7 +1,8 @@
 import t from 'tap'
 import fc from 'fast-check'
+import { constantTimeEqual } from '../../src/routing/constant-time.js'
 import {
-  encodeStickyCookie, MAC_LENGTH, readCookie, verifyStickyCookie, type StickyCookie
+  encodeStickyCookie, findCookie, MAC_LENGTH, readCookie, StickyParse, verifyStickyCookie, verifyStickyCookieAt, type MacCheck, type StickyCookie
 } from '../../src/routing/sticky-cookie.js'
 import { BUCKETS } from '../../src/routing/types.js'
 import { hmacMac, holds } from './fixtures/routing.js'
@@ -167,4 +168,61 @@ t.test('readCookie', async (t) => {
     const header = names.map((n, i) => `${i === 0 ? '' : seps[i]}${n}=${values[i]}`).join('')
     return names.every((n, i) => readCookie(header, n) === values[i]) && readCookie(header, absent) === undefined
   }), { numRuns: 200 })
+})
+
+/** The MacCheck the in-place verifier gets, built on the same string Mac as verifyStickyCookie. */
+const check: MacCheck = { matches: (s, start, end, macStart) => constantTimeEqual(mac(s.slice(start, end)), s.slice(macStart, macStart + MAC_LENGTH)) }
+const KNOWN = ['blue', 'green']
+
+/** verifyStickyCookieAt on `value` embedded between two strings, as the cookie verifyStickyCookie would return (color as a name). */
+function atVerify (value: string, now: number, ttl: number, prefix = '', suffix = ''): StickyCookie | undefined {
+  const out = new StickyParse()
+  const s = `${prefix}${value}${suffix}`
+  if (!verifyStickyCookieAt(s, prefix.length, prefix.length + value.length, check, now, ttl, KNOWN, out)) return undefined
+  const d1 = value.indexOf('.')
+  const name = value.slice(d1 + 1, value.indexOf('.', d1 + 1))
+  if (out.color !== KNOWN.indexOf(name)) throw new Error(`color index ${out.color} for ${name}`)
+  return { bucket: out.bucket, color: name, issuedAt: out.issuedAt }
+}
+
+t.test('verifyStickyCookieAt (the data path, in place) decides exactly as verifyStickyCookie', async (t) => {
+  const arbColorOrKnown = fc.oneof(fc.constantFrom(...KNOWN), arbColor)
+  const arbValue = fc.oneof(
+    fc.record({ bucket: fc.integer({ min: 0, max: BUCKETS - 1 }), color: arbColorOrKnown, issuedAt: fc.integer({ min: ISSUED - DAY - 10, max: ISSUED + 400 }) })
+      .map((c) => encodeStickyCookie(c, mac)),
+    fc.tuple(arbCookie, fc.nat(), arbChar).map(([c, at, ch]) => {
+      const v = encodeStickyCookie(c, mac)
+      const i = at % (v.length + 1)
+      return v.slice(0, i) + ch + v.slice(i + 1)
+    }),
+    fc.record({ bucket: fc.integer({ min: BUCKETS - 3, max: 36 ** 3 - 1 }), color: arbColorOrKnown, issuedAt: fc.integer({ min: ISSUED - DAY - 10, max: ISSUED + 400 }) })
+      .map((c) => encodeStickyCookie(c, mac)),
+    fc.array(fc.constantFrom('ya', '7ps', '7pr', '-1', 'YA', 'green', '-green', 'Green', 's44we8', '00000s44we8', '.', ''), { minLength: 1, maxLength: 6 }).map((p) => sign(p.join('.'))),
+    fc.string({ maxLength: 100 }),
+    fc.array(fc.constantFrom('ya', 'green', 's44we8', '.', 'A', '7ps', ''), { maxLength: 8 }).map((p) => p.join(''))
+  )
+  const arbSide = fc.oneof(fc.constant(''), fc.string({ maxLength: 6 }), fc.constantFrom('.', '..x', '; ', 'a.b.c'))
+  holds(t, 'same verdict and same fields on any value, whatever surrounds it', fc.property(arbValue, arbSide, arbSide, (value, prefix, suffix) => {
+    const a = verifyStickyCookie(value, mac, ISSUED, DAY)
+    const b = atVerify(value, ISSUED, DAY, prefix, suffix)
+    return JSON.stringify(a) === JSON.stringify(b)
+  }), { numRuns: 3000 })
+  t.strictSame(atVerify('ya.green.s44we8.pwDRgPLPsLA9xDmO0VG7Af', ISSUED, DAY, 'a=1; swy=', '; b=2'), { bucket: 1234, color: 'green', issuedAt: ISSUED }, 'the pinned value')
+  const out = new StickyParse()
+  const other = encodeStickyCookie({ bucket: 7, color: 'red', issuedAt: ISSUED }, mac)
+  t.ok(verifyStickyCookieAt(other, 0, other.length, check, ISSUED, DAY, KNOWN, out))
+  t.equal(out.color, -1, 'a valid color name the router does not know has index -1 (the bucket is still honoured)')
+  t.equal(out.bucket, 7)
+})
+
+t.test('findCookie locates what readCookie returns', async (t) => {
+  const bounds = new Int32Array(1)
+  const located = (header: string, name: string): string | undefined => {
+    const start = findCookie(header, name, bounds)
+    return start < 0 ? undefined : header.slice(start, bounds[0])
+  }
+  const arbHeader = fc.array(fc.oneof(fc.constantFrom('swy', 'xswy', 'swyx', '=', ';', ' ', '\t', '\u00a0', '\u2028', '\u0001', 'abc', 'ya.green.s44we8'), fc.string({ maxLength: 3 })), { maxLength: 10 }).map((p) => p.join(''))
+  holds(t, 'same value (trimmed the same way) or the same absence', fc.property(arbHeader, (header) => located(header, 'swy') === readCookie(header, 'swy')), { numRuns: 3000 })
+  t.equal(located('a=1;  swy= ab ; c', 'swy'), 'ab')
+  t.equal(located('a=1', 'swy'), undefined)
 })
