@@ -4,26 +4,14 @@
  * reloaded upstream timeout holds on both workers (and a worker started later).
  * A primary with two real worker processes, started in this process (startInstance).
  */
-import { request as httpRequest, createServer } from 'node:http'
+import { createServer } from 'node:http'
 import t from 'tap'
 import { startInstance, type RunningCluster } from '../../src/app.js'
 import type { LoadedConfig } from '../../src/config/load-config.js'
 import { gate, listenLoopback, until } from '../helpers/harness.js'
-import { adminCall, startUpstream, testConfig, testLogger } from '../helpers/services.js'
+import { adminCall, fresh, startUpstream, testConfig, testLogger } from '../helpers/services.js'
 
 t.setTimeout(5 * 60_000)
-
-/** One request on a new connection (so the kernel may hand it to either worker): status, body and the proxy-side port. */
-async function fresh (url: string): Promise<{ status: number, body: string }> {
-  return await new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false, headers: { connection: 'close' } }, (res) => {
-      let body = ''
-      res.setEncoding('utf8').on('data', (d: string) => { body += d }).on('end', () => { resolve({ status: res.statusCode ?? 0, body }) }).on('error', reject)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 t.test('POST /targets and DELETE /targets reach both workers', async (t) => {
   const blue = await startUpstream(t, 'blue')

@@ -3,24 +3,13 @@
  * admin targets API and DNS discovery drive) forward add, retire and remove. A primary with
  * two real worker processes, started in this process (startInstance).
  */
-import { request as httpRequest, createServer } from 'node:http'
+import { createServer } from 'node:http'
 import t from 'tap'
 import { startInstance, type RunningCluster } from '../../src/app.js'
 import { listenLoopback, until } from '../helpers/harness.js'
-import { startUpstream, testConfig, testLogger } from '../helpers/services.js'
+import { fresh, startUpstream, testConfig, testLogger } from '../helpers/services.js'
 
 t.setTimeout(5 * 60_000)
-
-async function fresh (url: string): Promise<string> {
-  return await new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false, headers: { connection: 'close' } }, (res) => {
-      let body = ''
-      res.setEncoding('utf8').on('data', (d: string) => { body += d }).on('end', () => { resolve(body) }).on('error', reject)
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
 
 t.test('a target added to the primary\'s pools serves from every worker; retired, it leaves every worker', async (t) => {
   const blue = await startUpstream(t, 'blue')
@@ -41,7 +30,7 @@ t.test('a target added to the primary\'s pools serves from every worker; retired
   // Fresh connections alternate between the workers; blue2 must answer from both.
   const bodies: string[] = []
   await until('blue2 to serve requests from both workers', async () => {
-    for (let i = 0; i < 4; i++) bodies.push(await fresh(running.proxyUrl + '/'))
+    for (let i = 0; i < 4; i++) bodies.push((await fresh(running.proxyUrl + '/')).body)
     return ports.size >= 2 && bodies.includes('blue2')
   })
   t.ok(bodies.includes('blue2'), 'the added target serves')
@@ -49,7 +38,7 @@ t.test('a target added to the primary\'s pools serves from every worker; retired
   workers.pools.retire(added)
   await until('the retired target to leave the primary\'s pool', () => added.removed)
   const after: string[] = []
-  for (let i = 0; i < 20; i++) after.push(await fresh(running.proxyUrl + '/'))
+  for (let i = 0; i < 20; i++) after.push((await fresh(running.proxyUrl + '/')).body)
   t.strictSame([...new Set(after)], ['blue'], 'no worker sends to the removed target')
   t.equal(workers.pools.byColor[0]?.length, 1)
 })

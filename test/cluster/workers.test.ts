@@ -6,13 +6,13 @@
  * (the primary hands connections out round robin).
  */
 import { readdir, readFile, readlink, writeFile } from 'node:fs/promises'
-import { request as httpRequest, createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { gate, listenLoopback, until, untilValue } from '../helpers/harness.js'
 import { freePort, spawnCli, waitForReady, type CliProcess } from '../helpers/process.js'
 import { promtool } from '../helpers/prometheus.js'
-import { adminCall, type Answer } from '../helpers/services.js'
+import { adminCall, fresh, type Answer } from '../helpers/services.js'
 
 t.setTimeout(10 * 60_000)
 
@@ -39,23 +39,6 @@ async function startPortUpstream (t: Test, color: string, hold?: Promise<unknown
   const { port, close } = await listenLoopback(server)
   t.teardown(close)
   return Object.assign(up, { url: `http://127.0.0.1:${port}` })
-}
-
-/**
- * One request on a connection of its own (so the primary hands it to the next worker). With
- * `timeoutMs` it fails when no answer came by then (a bound for the load loops, not a timing:
- * a connection Node's cluster was handing to a worker as it died is never answered).
- */
-async function fresh (url: string, headers: Record<string, string> = {}, timeoutMs?: number): Promise<{ status: number, body: string, headers: IncomingHttpHeaders }> {
-  return await new Promise((resolve, reject) => {
-    const req = httpRequest(url, { agent: false, headers: { connection: 'close', ...headers }, ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }) }, (res) => {
-      let body = ''
-      res.setEncoding('utf8').on('data', (d: string) => { body += d }).on('end', () => { resolve({ status: res.statusCode ?? 0, body, headers: res.headers }) }).on('error', reject)
-    })
-    req.on('error', reject)
-    req.on('timeout', () => { req.destroy(new Error('no answer')) })
-    req.end()
-  })
 }
 
 /** The local TCP ports of the sockets process `pid` holds (from /proc: its fds' inodes in /proc/net/tcp). */

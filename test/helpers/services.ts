@@ -2,7 +2,7 @@
  * Test services: real upstream HTTP/WebSocket servers and a real switchyard, all on
  * 127.0.0.1 port 0, closed in teardown. No mocks of sockets.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http'
+import { request as httpRequest, createServer, type IncomingHttpHeaders, type Server } from 'node:http'
 import { pino } from 'pino'
 import { request } from 'undici'
 import { WebSocketServer } from 'ws'
@@ -130,4 +130,22 @@ export async function adminCall (adminUrl: string, method: string, path: string,
 /** The `name=value` part of a sticky Set-Cookie named `name` in a response, if any. */
 export function stickyCookie (answer: Answer, name = 'swy'): string | undefined {
   return setCookieValue(answer.headers['set-cookie'], name)
+}
+
+/**
+ * One request on a connection of its own (with workers, the primary hands each new
+ * connection to the next worker). With `timeoutMs` it fails when no answer came by then (a
+ * bound for load loops, not a timing: a connection Node's cluster was handing to a worker as
+ * it died is never answered).
+ */
+export async function fresh (url: string, headers: Record<string, string> = {}, timeoutMs?: number): Promise<{ status: number, body: string, headers: IncomingHttpHeaders }> {
+  return await new Promise((resolve, reject) => {
+    const req = httpRequest(url, { agent: false, headers: { connection: 'close', ...headers }, ...(timeoutMs === undefined ? {} : { timeout: timeoutMs }) }, (res) => {
+      let body = ''
+      res.setEncoding('utf8').on('data', (d: string) => { body += d }).on('end', () => { resolve({ status: res.statusCode ?? 0, body, headers: res.headers }) }).on('error', reject)
+    })
+    req.on('error', reject)
+    req.on('timeout', () => { req.destroy(new Error('no answer')) })
+    req.end()
+  })
 }
