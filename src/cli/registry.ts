@@ -28,6 +28,7 @@ export const COMMANDS: readonly Entry[] = [
   { name: 'targets add', group: 'admin', load: async () => (await import('./commands/pool.js')).add },
   { name: 'targets remove', group: 'admin', load: async () => (await import('./commands/pool.js')).remove },
   { name: 'instances', group: 'admin', load: async () => (await import('./commands/lists.js')).instances },
+  { name: 'reload', group: 'admin', load: async () => (await import('./commands/reload.js')).reload },
   { name: 'history', group: 'admin', load: async () => (await import('./commands/lists.js')).history },
   { name: 'rollout start', group: 'rollout', load: async () => (await import('./commands/rollout.js')).start },
   { name: 'rollout status', group: 'rollout', load: async () => (await import('./commands/rollout.js')).status },

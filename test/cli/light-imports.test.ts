@@ -35,7 +35,7 @@ async function closure (entry: string): Promise<Set<string>> {
 
 t.test('the client commands load only src/cli/ modules and node: builtins', async (t) => {
   const src = join(ROOT, 'src')
-  const entries = ['cli.ts', 'cli/commands/status.ts', 'cli/commands/change.ts', 'cli/commands/lists.ts', 'cli/commands/target-action.ts', 'cli/commands/rollout.ts']
+  const entries = ['cli.ts', 'cli/commands/status.ts', 'cli/commands/change.ts', 'cli/commands/lists.ts', 'cli/commands/target-action.ts', 'cli/commands/rollout.ts', 'cli/commands/pool.ts', 'cli/commands/reload.ts']
   for (const entry of entries) {
     const loaded = await closure(join(src, entry))
     const heavy = [...loaded].filter((m) => m.startsWith('/') ? !relative(src, m).startsWith('cli') : !m.startsWith('node:'))
