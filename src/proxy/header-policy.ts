@@ -57,6 +57,9 @@ export const RESPONSE_REMOVED: Readonly<Record<string, string>> = Object.freeze(
   'proxy-authenticate': 'hop-by-hop (RFC 9110 §11.7.1): a challenge from a proxy behind us'
 })
 
+/** The response headers' removed names, as an array read on every answer. */
+const RESPONSE_NAMES: readonly string[] = Object.freeze(Object.keys(RESPONSE_REMOVED))
+
 /** Names a Connection header may not remove: the framing and target Node already parsed. */
 const PROTECTED: Readonly<Record<string, 1>> = Object.assign(Object.create(null) as Record<string, 1>, {
   host: 1, 'content-length': 1, 'content-type': 1
@@ -91,7 +94,6 @@ function lookup (names: readonly string[]): Readonly<Record<string, 1>> {
 /** The header policy of one data path (compiled once). */
 export class HeaderPolicy {
   readonly #drop: Readonly<Record<string, 1>>
-  readonly #responseDrop: Readonly<Record<string, 1>>
   readonly #trust: boolean
   readonly #proto: string
 
@@ -99,7 +101,6 @@ export class HeaderPolicy {
     const names = [...Object.keys(REQUEST_REMOVED), opts.overrideHeader.toLowerCase()]
     if (!opts.trustForwarded) names.push(...Object.keys(FORWARDING_REMOVED))
     this.#drop = lookup(names)
-    this.#responseDrop = lookup(Object.keys(RESPONSE_REMOVED))
     this.#trust = opts.trustForwarded
     this.#proto = opts.tls ? 'https' : 'http'
   }
@@ -170,9 +171,13 @@ export class HeaderPolicy {
    */
   response (headers: OutgoingHttpHeaders | IncomingHttpHeaders): void {
     const listed = headers.connection
-    const drop = this.#responseDrop
-    for (const k in headers) {
-      if (drop[k] === 1) delete headers[k]
+    // The eight removed names are looked up, not the upstream's headers enumerated: a for-in
+    // over every response header cost ≈ 0.8 µs a request (bench:profile). Same result: the
+    // keys of undici's and Node's header objects are lower case, as the names are.
+    const names = RESPONSE_NAMES
+    for (let i = 0; i < names.length; i++) {
+      const k = names[i] as string
+      if (k in headers) delete headers[k]
     }
     if (typeof listed === 'string') stripListed(headers, listed, true)
     else if (Array.isArray(listed)) for (const l of listed) stripListed(headers, String(l), true)
