@@ -92,8 +92,8 @@ export class Forwarder {
   }
 
   /** The upstream's response headers as the client gets them: the policy, the close while shutting down, the sticky cookie. */
-  #responseHeaders (headers: IncomingHttpHeaders, request: FastifyRequest | undefined): IncomingHttpHeaders {
-    this.#policy.response(headers)
+  #responseHeaders (upstream: IncomingHttpHeaders, request: FastifyRequest | undefined): IncomingHttpHeaders {
+    const headers = this.#policy.forClient(upstream)
     // Shutting down: the connection closes after this answer instead of idling in
     // keep-alive (server.close() reaps only the connections idle when it starts).
     if (this.closing) headers.connection = 'close'

@@ -94,6 +94,7 @@ function lookup (names: readonly string[]): Readonly<Record<string, 1>> {
 /** The header policy of one data path (compiled once). */
 export class HeaderPolicy {
   readonly #drop: Readonly<Record<string, 1>>
+  readonly #responseDrop: Readonly<Record<string, 1>>
   readonly #trust: boolean
   readonly #proto: string
 
@@ -101,6 +102,7 @@ export class HeaderPolicy {
     const names = [...Object.keys(REQUEST_REMOVED), opts.overrideHeader.toLowerCase()]
     if (!opts.trustForwarded) names.push(...Object.keys(FORWARDING_REMOVED))
     this.#drop = lookup(names)
+    this.#responseDrop = lookup(RESPONSE_NAMES)
     this.#trust = opts.trustForwarded
     this.#proto = opts.tls ? 'https' : 'http'
   }
@@ -163,6 +165,27 @@ export class HeaderPolicy {
       const h = src.host
       if (h !== undefined) out['x-forwarded-host'] = h
     }
+  }
+
+  /**
+   * The response headers the client gets: `headers` itself when none of the removed names is
+   * there, else a copy without them (and without what its Connection header lists). A copy,
+   * not `delete`: deleting a property that is not the last one added turns the object into
+   * a dictionary, which cost ≈ 0.9 µs an answer from an upstream sending Connection and
+   * Keep-Alive (bench:profile; a copy of the same headers ≈ 0.1 µs).
+   */
+  forClient<H extends OutgoingHttpHeaders | IncomingHttpHeaders> (headers: H): H {
+    const names = RESPONSE_NAMES
+    let i = 0
+    while (i < names.length && !((names[i] as string) in headers)) i++
+    if (i === names.length) return headers
+    const drop = this.#responseDrop
+    const out: OutgoingHttpHeaders = {}
+    for (const k in headers) if (drop[k] !== 1) out[k] = headers[k]
+    const listed = headers.connection
+    if (typeof listed === 'string') stripListed(out, listed, true)
+    else if (Array.isArray(listed)) for (const l of listed) stripListed(out, String(l), true)
+    return out as unknown as H
   }
 
   /**
