@@ -22,7 +22,12 @@
  * move when the load generator or a neighbour is the bottleneck) and its ratio, and the
  * server's RSS after each run (the largest over the run, and at the end).
  *
- *   node --import tsx bench/scale.ts   (SCALE_CLIENTS=1,20000,1000000, DURATION, WARMUP, ROUNDS, QUICK=1)
+ *   before-…          with SCALE_BEFORE=<dir> (another source tree, e.g. `git archive` of the
+ *                     previous commit with node_modules linked): that switchyard too, on the
+ *                     same secret, fresh and the first and last client counts, interleaved
+ *                     with the others, so a change is measured before/after in one run
+ *
+ *   node --import tsx bench/scale.ts   (SCALE_CLIENTS=1,20000,1000000, SCALE_BEFORE, DURATION, WARMUP, ROUNDS, QUICK=1)
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -126,6 +131,9 @@ export async function runScale (): Promise<ScaleResult> {
     const secret = randomBytes(32).toString('base64url')
     const stateFile = join(dir, 'state.json')
     await writeFile(stateFile, JSON.stringify({ format: 'switchyard-state/1', state: null, history: [], secret }))
+    // The SCALE_BEFORE instance gets its own file with the same secret (a store is one process's).
+    const beforeState = join(dir, 'state-before.json')
+    await writeFile(beforeState, JSON.stringify({ format: 'switchyard-state/1', state: null, history: [], secret }))
     const now = Math.floor(Date.now() / 1000)
     const files: Record<number, string> = {}
     for (const n of SCALE_CLIENTS) {
@@ -135,13 +143,17 @@ export async function runScale (): Promise<ScaleResult> {
     const upstreams = await startUpstreams(cleanups, plan.servers)
     const bare = await startBareProxy(cleanups, upstreams.blue, plan.servers)
     const sy = await startSwitchyardChild(cleanups, { upstreams, weights: { blue: 90, green: 10 }, cpus: plan.servers, stateFile })
+    const beforeRoot = process.env.SCALE_BEFORE
+    const before = beforeRoot === undefined || beforeRoot === '' ? undefined : await startSwitchyardChild(cleanups, { upstreams, weights: { blue: 90, green: 10 }, cpus: plan.servers, stateFile: beforeState, root: resolve(beforeRoot) })
     // The signed cookies must be honoured as sticky (an answer without a Set-Cookie), or the
     // returning rows would measure new clients.
     for (const n of SCALE_CLIENTS) {
       const first = (await readFile(files[n] as string, 'utf8')).split('\n', 1)[0] as string
-      const res = await request(`${sy.proxyUrl}/`, { headers: { cookie: first } })
-      await res.body.dump()
-      if (res.statusCode !== 200 || res.headers['set-cookie'] !== undefined) throw new Error(`a cookie of the ${n}-client file was not honoured (status ${res.statusCode}, set-cookie ${String(res.headers['set-cookie'])})`)
+      for (const url of before === undefined ? [sy.proxyUrl] : [sy.proxyUrl, before.proxyUrl]) {
+        const res = await request(`${url}/`, { headers: { cookie: first } })
+        await res.body.dump()
+        if (res.statusCode !== 200 || res.headers['set-cookie'] !== undefined) throw new Error(`a cookie of the ${n}-client file was not honoured by ${url} (status ${res.statusCode}, set-cookie ${String(res.headers['set-cookie'])})`)
+      }
     }
     const script = join(ROOT, 'bench/servers/cookie-clients.lua')
     interface Spec { name: string, clients: number, url: string, pid: number, ref: string, script?: string, env?: Record<string, string> }
@@ -154,7 +166,13 @@ export async function runScale (): Promise<ScaleResult> {
       // Controls: the same scripts and cookie files against the bare proxy, which ignores
       // cookies. A drop from bare-1 to bare-N is the load generator's own cost of N clients
       // (wrk's Lua table of N strings), not switchyard's.
-      ...[SCALE_CLIENTS[0] ?? 1, most].map((n) => ({ name: `bare-${label(n)}`, clients: n, url: `${bare.url}/`, pid: bare.process.pid, ref: `bare-${label(SCALE_CLIENTS[0] ?? 1)}`, script, env: { COOKIES: files[n] as string } }))
+      ...[SCALE_CLIENTS[0] ?? 1, most].map((n) => ({ name: `bare-${label(n)}`, clients: n, url: `${bare.url}/`, pid: bare.process.pid, ref: `bare-${label(SCALE_CLIENTS[0] ?? 1)}`, script, env: { COOKIES: files[n] as string } })),
+      ...(before === undefined
+        ? []
+        : [
+            { name: 'before-fresh', clients: 0, url: `${before.proxyUrl}/`, pid: before.process.pid, ref: 'baseline' },
+            ...[SCALE_CLIENTS[0] ?? 1, most].map((n) => ({ name: `before-returning-${label(n)}`, clients: n, url: `${before.proxyUrl}/`, pid: before.process.pid, ref: `before-returning-${label(SCALE_CLIENTS[0] ?? 1)}`, script, env: { COOKIES: files[n] as string } }))
+          ])
     ]
     const runs: Record<string, LoadResult[]> = {}
     const rss: Record<string, number[]> = {}

@@ -49,6 +49,8 @@ export interface SwitchyardSpec {
   readonly nodeArgs?: readonly string[]
   /** A state file to use as a file store (default: a memory store with a random secret). */
   readonly stateFile?: string
+  /** Another source tree to run switchyard from (e.g. the previous commit's, to compare in one run); default this one. */
+  readonly root?: string
 }
 
 /** Writes a config (memory store, log level warn) and starts `switchyard serve` on it. */
@@ -70,7 +72,8 @@ export async function startSwitchyardChild (t: Teardown, spec: SwitchyardSpec): 
   // BENCH_DIST=1 runs the compiled dist/cli.js (npm run build first), as production does;
   // by default the sources run through tsx, which costs ≈20 MB of RSS.
   const dist = process.env.BENCH_DIST === '1'
-  const p = spawnNode(t, dist ? 'dist/cli.js' : 'src/cli.ts', ['serve', '--config', file], { cpus: spec.cpus, nodeArgs: spec.nodeArgs ?? [], tsx: !dist })
+  const script = dist ? 'dist/cli.js' : 'src/cli.ts'
+  const p = spawnNode(t, spec.root === undefined ? script : join(spec.root, script), ['serve', '--config', file], { cpus: spec.cpus, nodeArgs: spec.nodeArgs ?? [], tsx: !dist })
   const adminUrl = `http://127.0.0.1:${adminPort}`
   await waitForReady(p, adminUrl)
   return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, process: p }

@@ -6,7 +6,7 @@
  * one rate-limited warn line) and is retried once on another target when the retry rules
  * allow, else answered with its coded 502/504. The options are built once per data path.
  */
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import { ERRORS, errorBody } from '../errors.js'
@@ -92,15 +92,17 @@ export class Forwarder {
   }
 
   /** The upstream's response headers as the client gets them: the policy, the close while shutting down, the sticky cookie. */
-  #responseHeaders (headers: IncomingHttpHeaders, request: FastifyRequest | undefined): IncomingHttpHeaders {
-    this.#policy.response(headers)
+  #responseHeaders (upstream: IncomingHttpHeaders, request: FastifyRequest | undefined): IncomingHttpHeaders {
+    const headers = this.#policy.forClient(upstream)
     // Shutting down: the connection closes after this answer instead of idling in
     // keep-alive (server.close() reaps only the connections idle when it starts).
     if (this.closing) headers.connection = 'close'
     const cookie = request?.swy?.cookie
     if (cookie !== undefined && cookie !== '') {
       const prior = headers['set-cookie']
-      headers['set-cookie'] = prior === undefined ? [cookie] : Array.isArray(prior) ? [...prior, cookie] : [prior, cookie]
+      // Alone, the cookie goes as a string: one Set-Cookie line either way, and no array for
+      // fastify to copy (reply.header slices an array) and http-proxy to map (sanitizeHeaders).
+      ;(headers as OutgoingHttpHeaders)['set-cookie'] = prior === undefined ? cookie : Array.isArray(prior) ? [...prior, cookie] : [prior, cookie]
     }
     return headers
   }

@@ -57,6 +57,9 @@ export const RESPONSE_REMOVED: Readonly<Record<string, string>> = Object.freeze(
   'proxy-authenticate': 'hop-by-hop (RFC 9110 §11.7.1): a challenge from a proxy behind us'
 })
 
+/** The response headers' removed names, as an array read on every answer. */
+const RESPONSE_NAMES: readonly string[] = Object.freeze(Object.keys(RESPONSE_REMOVED))
+
 /** Names a Connection header may not remove: the framing and target Node already parsed. */
 const PROTECTED: Readonly<Record<string, 1>> = Object.assign(Object.create(null) as Record<string, 1>, {
   host: 1, 'content-length': 1, 'content-type': 1
@@ -99,7 +102,7 @@ export class HeaderPolicy {
     const names = [...Object.keys(REQUEST_REMOVED), opts.overrideHeader.toLowerCase()]
     if (!opts.trustForwarded) names.push(...Object.keys(FORWARDING_REMOVED))
     this.#drop = lookup(names)
-    this.#responseDrop = lookup(Object.keys(RESPONSE_REMOVED))
+    this.#responseDrop = lookup(RESPONSE_NAMES)
     this.#trust = opts.trustForwarded
     this.#proto = opts.tls ? 'https' : 'http'
   }
@@ -165,14 +168,39 @@ export class HeaderPolicy {
   }
 
   /**
+   * The response headers the client gets: `headers` itself when none of the removed names is
+   * there, else a copy without them (and without what its Connection header lists). A copy,
+   * not `delete`: deleting a property that is not the last one added turns the object into
+   * a dictionary, which cost ≈ 0.9 µs an answer from an upstream sending Connection and
+   * Keep-Alive (bench:profile; a copy of the same headers ≈ 0.1 µs).
+   */
+  forClient<H extends OutgoingHttpHeaders | IncomingHttpHeaders> (headers: H): H {
+    const names = RESPONSE_NAMES
+    let i = 0
+    while (i < names.length && !((names[i] as string) in headers)) i++
+    if (i === names.length) return headers
+    const drop = this.#responseDrop
+    const out: OutgoingHttpHeaders = {}
+    for (const k in headers) if (drop[k] !== 1) out[k] = headers[k]
+    const listed = headers.connection
+    if (typeof listed === 'string') stripListed(out, listed, true)
+    else if (Array.isArray(listed)) for (const l of listed) stripListed(out, String(l), true)
+    return out as unknown as H
+  }
+
+  /**
    * Removes, in place, the response headers that never reach the client (deleted: fastify
    * would send an undefined value as an empty header).
    */
   response (headers: OutgoingHttpHeaders | IncomingHttpHeaders): void {
     const listed = headers.connection
-    const drop = this.#responseDrop
-    for (const k in headers) {
-      if (drop[k] === 1) delete headers[k]
+    // The eight removed names are looked up, not the upstream's headers enumerated: a for-in
+    // over every response header cost ≈ 0.8 µs a request (bench:profile). Same result: the
+    // keys of undici's and Node's header objects are lower case, as the names are.
+    const names = RESPONSE_NAMES
+    for (let i = 0; i < names.length; i++) {
+      const k = names[i] as string
+      if (k in headers) delete headers[k]
     }
     if (typeof listed === 'string') stripListed(headers, listed, true)
     else if (Array.isArray(listed)) for (const l of listed) stripListed(headers, String(l), true)

@@ -7,13 +7,16 @@
  * before and after N synchronous calls; a window during which a GC ran (seen through the
  * 'gc' performance entries) is discarded, since that GC would hide what was allocated. A
  * positive control (a step that allocates one small object a call) proves the meter sees
- * 16 bytes a call. A regression fails here, on any machine load, without a timing assertion.
+ * 16 bytes a call. The answer's header step for a new client (the response header policy,
+ * then the Set-Cookie) is held to the same. A regression fails here, on any machine load, without a timing assertion.
  */
 import { PerformanceObserver, performance } from 'node:perf_hooks'
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import t from 'tap'
 import { validateConfig } from '../../src/config/load-config.js'
+import { Forwarder, type ForwarderOptions } from '../../src/proxy/forwarder.js'
+import { HeaderPolicy } from '../../src/proxy/header-policy.js'
 import { RequestRouter } from '../../src/proxy/request-router.js'
 import { hmacFor } from '../../src/proxy/sticky-mac.js'
 import type { RoutingState } from '../../src/routing/routing-state.js'
@@ -124,4 +127,24 @@ t.test('a forged or expired cookie allocates nothing either (it is refused in pl
   t.equal(r.route(forged, NOW).reason, 'weight', 'refused: the client is treated as new')
   const perCall = await bytesPerCall(() => { r.route(forged, NOW) })
   t.ok(perCall < 1, `${perCall} bytes a call`)
+})
+
+t.test("a new client's answer headers (response header policy, then its Set-Cookie) allocate nothing per answer", async (t) => {
+  const r = router()
+  for (let i = 0; i < 2 * BUCKETS; i++) r.route(none, NOW)
+  const cookie = r.route(none, NOW).cookie
+  const policy = new HeaderPolicy({ overrideHeader: 'x-switchyard-color', trustForwarded: false, tls: false })
+  // rewriteHeaders reads only the policy, `closing` and the exchange's cookie; the other
+  // parts (pools, ledger, metrics, logs) serve failed calls, which this step never makes.
+  const unused = null as never
+  const opts: ForwarderOptions = { colors: ['blue', 'green'], router: r, pools: unused, policy, ledger: unused, metrics: unused, upstreamLog: unused, logger: unused, retryMethods: [], clock: { ms: 0 } }
+  const rewrite = (new Forwarder(opts).replyOptions as { rewriteHeaders: (h: Record<string, unknown>, req: unknown) => Record<string, unknown> }).rewriteHeaders
+  const request = { swy: { cookie } }
+  const headers: Record<string, unknown> = { 'content-type': 'text/plain', 'content-length': '2', date: 'Thu, 01 Jan 2026 12:00:30 GMT', 'set-cookie': undefined }
+  rewrite(headers, request)
+  t.equal(headers['set-cookie'], cookie, 'the sticky cookie is set')
+  t.same(Object.keys(headers), ['content-type', 'content-length', 'date', 'set-cookie'])
+  for (let i = 0; i < 50_000; i++) { headers['set-cookie'] = undefined; rewrite(headers, request) }
+  const perCall = await bytesPerCall(() => { headers['set-cookie'] = undefined; rewrite(headers, request) })
+  t.ok(perCall < 1, `${perCall} bytes a call (less than one: nothing per answer)`)
 })

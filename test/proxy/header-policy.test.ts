@@ -148,3 +148,25 @@ t.test('client-chosen headers never reach the upstream and upstream hop-by-hop h
   t.equal(http10.status, 200)
   t.equal(blue.received[1]?.headers['x-forwarded-host'], undefined, 'no Host: no x-forwarded-host, and the client\'s is not kept')
 })
+
+t.test("forClient gives the client the same headers as the in-place policy: the upstream's object when nothing is removed, else a copy without the removed and Connection-listed names", async (t) => {
+  const policy = new HeaderPolicy({ overrideHeader: 'x-switchyard-color', trustForwarded: false, tls: false })
+  const cases: Array<Record<string, string | string[]>> = [
+    { connection: 'keep-alive, x-hop', 'x-hop': '1', 'keep-alive': 'timeout=99', 'proxy-authenticate': 'Basic', trailer: 'x', upgrade: 'h2', 'transfer-encoding': 'chunked', te: 'x', 'proxy-connection': 'x', 'content-type': 'text/plain' },
+    { 'content-type': 'text/plain', date: 'x', connection: 'keep-alive', 'keep-alive': 'timeout=5', 'content-length': '2' },
+    { connection: 'x-a, Content-Length, X-B', 'x-a': '1', 'x-b': '2', 'content-length': '2', 'set-cookie': ['a=1', 'b=2'] },
+    { connection: ['close', 'x-a'], 'x-a': '1', 'x-c': '3' },
+    { 'transfer-encoding': 'chunked', 'x-keep': '1' }
+  ]
+  for (const c of cases) {
+    const inPlace = { ...c }
+    policy.response(inPlace)
+    const given = policy.forClient({ ...c })
+    t.same(given, inPlace, `the same headers for ${JSON.stringify(c)}`)
+    t.same(Object.keys(given), Object.keys(inPlace), 'in the same order')
+  }
+  t.same(policy.forClient(cases[2] as Record<string, string>), { 'content-length': '2', 'set-cookie': ['a=1', 'b=2'] }, 'Connection-listed names go, Content-Length stays')
+  const clean = { 'content-type': 'text/plain', 'content-length': '2', 'set-cookie': ['a=1'] }
+  t.equal(policy.forClient(clean), clean, 'nothing to remove: the same object, no copy')
+  t.same(clean, { 'content-type': 'text/plain', 'content-length': '2', 'set-cookie': ['a=1'] }, 'and unchanged')
+})
