@@ -9,16 +9,13 @@
  *   npm run bench:workers   (DURATION, WARMUP, ROUNDS, CONNECTIONS, LOADGEN, QUICK=1, WORKERS=2)
  */
 import { readFileSync } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { cpus, tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { freePort, waitForReady } from '../test/helpers/harness.js'
-import { Cleanups, spawnNode } from './lib/children.js'
+import { cpus } from 'node:os'
+import { Cleanups } from './lib/children.js'
 import { pickLoadGen, runLoad, type LoadResult } from './lib/load.js'
 import { isMain } from './lib/micro.js'
 import { envNumber, settings } from './lib/options.js'
 import { fmt, median, round } from './lib/stats.js'
-import { fetchStickyCookie, startBareProxy, startUpstreams, type Upstreams } from './lib/switchyard.js'
+import { fetchStickyCookie, startBareProxy, startSwitchyardChild, startUpstreams, type Upstreams } from './lib/switchyard.js'
 
 /** What the workers benchmark measured. */
 export interface WorkersResult {
@@ -41,24 +38,8 @@ export interface WorkersResult {
 
 /** Starts `switchyard serve` with `workers` data-path processes (memory store, cookie mode, 90/10). */
 async function startWithWorkers (t: Cleanups, upstreams: Upstreams, workers: number): Promise<{ proxyUrl: string, adminUrl: string, pid: number }> {
-  const dir = await mkdtemp(join(tmpdir(), 'swy-bench-workers-'))
-  const proxyPort = await freePort()
-  const adminPort = await freePort()
-  const file = join(dir, 'switchyard.json')
-  await writeFile(file, JSON.stringify({
-    listen: { host: '127.0.0.1', port: proxyPort },
-    admin: { listen: { host: '127.0.0.1', port: adminPort } },
-    colors: { blue: { targets: [upstreams.blue] }, green: { targets: [upstreams.green] } },
-    initial: { weights: { blue: 90, green: 10 } },
-    store: { kind: 'memory' },
-    log: { level: 'warn' },
-    workers
-  }))
-  const dist = process.env.BENCH_DIST === '1'
-  const p = spawnNode(t, dist ? 'dist/cli.js' : 'src/cli.ts', ['serve', '--config', file], { tsx: !dist })
-  const adminUrl = `http://127.0.0.1:${adminPort}`
-  await waitForReady(p, adminUrl)
-  return { proxyUrl: `http://127.0.0.1:${proxyPort}`, adminUrl, pid: p.pid }
+  const child = await startSwitchyardChild(t, { upstreams, weights: { blue: 90, green: 10 }, cpus: undefined, workers })
+  return { proxyUrl: child.proxyUrl, adminUrl: child.adminUrl, pid: child.process.pid }
 }
 
 /** CPU ms (user + system) used so far by `pid` and its children (the cluster's workers), from /proc. */

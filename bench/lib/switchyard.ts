@@ -49,6 +49,8 @@ export interface SwitchyardSpec {
   readonly nodeArgs?: readonly string[]
   /** A state file to use as a file store (default: a memory store with a random secret). */
   readonly stateFile?: string
+  /** Data-path worker processes (config `workers`; default 1, the single process). */
+  readonly workers?: number
   /** Another source tree to run switchyard from (e.g. the previous commit's, to compare in one run); default this one. */
   readonly root?: string
 }
@@ -67,7 +69,8 @@ export async function startSwitchyardChild (t: Teardown, spec: SwitchyardSpec): 
     sticky: { mode: spec.sticky ?? 'cookie' },
     metrics: { enabled: spec.metrics ?? true },
     store: spec.stateFile === undefined ? { kind: 'memory' } : { kind: 'file', path: spec.stateFile },
-    log: { level: 'warn' }
+    log: { level: 'warn' },
+    ...(spec.workers === undefined ? {} : { workers: spec.workers })
   }))
   // BENCH_DIST=1 runs the compiled dist/cli.js (npm run build first), as production does;
   // by default the sources run through tsx, which costs ≈20 MB of RSS.
