@@ -34,6 +34,7 @@ export const ERRORS = {
   SWY_ERR_UNKNOWN_TARGET: { status: 404, message: 'no such target in that color' },
   SWY_ERR_TARGET_EXISTS: { status: 409, message: 'that color already has a target with this id or this URL' },
   SWY_ERR_TARGET_INVALID_URL: { status: 400, message: 'a target URL must be an http(s) origin: scheme, host and port, no path, query or credentials' },
+  SWY_ERR_FLEET_MIXED: { status: 409, message: 'a live instance runs a switchyard release without target pools: a state it writes would drop the pool; upgrade it first, or send force' },
   SWY_ERR_TARGET_LAST_USABLE: { status: 409, message: 'this is the last usable target of a color that has traffic; send force to remove it anyway' },
   SWY_ERR_TARGET_UNHEALTHY: { status: 409, message: 'the color has no healthy target; send force: true to flip anyway' },
   SWY_ERR_NOTHING_TO_ROLL_BACK: { status: 409, message: 'there is no earlier state to roll back to' },

@@ -300,7 +300,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
   api.post('/rollback', { schema: ADMIN_ROUTE_SCHEMAS['POST /rollback'] }, async (request, reply) =>
     write(request, reply, request.query, (s, meta) => rollback(s, meta), request.body?.reason, request.body?.force))
 
-  registerTargetRoutes(api, { switchboard, targets: deps.targets, fallback: deps.pool, commit, propagated, waitDrained: (color, id, ms, version) => drains.waitDrained(color, id, ms, version) })
+  registerTargetRoutes(api, { switchboard, targets: deps.targets, fallback: deps.pool, commit, propagated, olderReleases: async () => (await drains.fleet()).filter((i) => i.counts === null).map((i) => i.instance), waitDrained: (color, id, ms, version) => drains.waitDrained(color, id, ms, version) })
 
   if (deps.rollouts !== undefined) registerRolloutRoutes(server, { control: deps.rollouts, colors: switchboard.state.colors })
 

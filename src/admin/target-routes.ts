@@ -26,6 +26,11 @@ export interface TargetRouteDeps {
   commit (request: FastifyRequest, reply: FastifyReply, transition: Transition, reason: string | undefined): Promise<ChangeSuccess | undefined>
   /** The answer to a committed write, after ?wait's propagation wait. */
   propagated (reply: FastifyReply, done: ChangeSuccess, wait: string | undefined): Promise<{ body: Record<string, unknown>, converged: boolean }>
+  /**
+   * The live instances of a release before target pools (their heartbeats carry no in-flight
+   * counts): a state such an instance writes drops the pool, so pool writes wait for them.
+   */
+  olderReleases (): Promise<readonly string[]>
   /** The drain route's wait (drain-wait.ts): until no live instance at `version` or newer has a request in flight to the target. */
   waitDrained (color: string, id: string, waitMs: number, version: number): Promise<DrainOutcome>
 }
@@ -39,6 +44,16 @@ export function registerTargetRoutes (server: FastifyInstance, deps: TargetRoute
     return sendError(reply, 'SWY_ERR_COLOR_NOT_FOUND', `no color "${color}"; configured colors are ${switchboard.state.colors.join(', ')}`)
   }
 
+  /** Answers 409 SWY_ERR_FLEET_MIXED (and returns true) when an older release is live and the write is not forced. */
+  async function mixedFleet (reply: FastifyReply, force: boolean): Promise<boolean> {
+    if (force) return false
+    // A store that cannot be read now: the commit that follows answers for it.
+    const older = await deps.olderReleases().catch(() => [])
+    if (older.length === 0) return false
+    void sendError(reply, 'SWY_ERR_FLEET_MIXED', `live instance${older.length === 1 ? '' : 's'} ${older.join(', ')} run${older.length === 1 ? 's' : ''} a switchyard release without target pools: a state ${older.length === 1 ? 'it writes' : 'they write'} would drop the pool and every instance would route to the config's targets again. Upgrade ${older.length === 1 ? 'it' : 'them'} first, or send force`)
+    return true
+  }
+
   api.post('/targets/:color', { schema: TARGET_ROUTE_SCHEMAS['POST /targets/:color'] }, async (request, reply) => {
     const { color } = request.params
     const { url, mode = 'enabled', reason } = request.body
@@ -47,6 +62,7 @@ export function registerTargetRoutes (server: FastifyInstance, deps: TargetRoute
     if (!origin.ok) return sendError(reply, 'SWY_ERR_TARGET_INVALID_URL', `url: ${origin.error}`)
     const id = request.body.id ?? defaultTargetId(color, origin.value)
     const target = { id, url: origin.value }
+    if (await mixedFleet(reply, request.body.force === true)) return reply
     const done = await deps.commit(request, reply, (s, m) => addTarget(s, deps.fallback, color, target, mode, m), reason)
     if (done === undefined) return reply
     const { body, converged } = await deps.propagated(reply, done, request.query.wait)
@@ -70,6 +86,7 @@ export function registerTargetRoutes (server: FastifyInstance, deps: TargetRoute
     if (!force && weightOf(state.weights, color) > 0 && deps.targets.usableOthers(color, entry.id) === 0) {
       return sendError(reply, 'SWY_ERR_TARGET_LAST_USABLE', `"${entry.id}" is the last usable target of "${color}", which has ${weightOf(state.weights, color) / 100} % of the traffic: add or enable another target first, move the traffic away, or send force`)
     }
+    if (await mixedFleet(reply, force)) return reply
     const done = await deps.commit(request, reply, (s, m) => removeTarget(s, deps.fallback, color, entry.id, m), request.body?.reason ?? request.query.reason)
     if (done === undefined) return reply
     const wait = request.query.wait

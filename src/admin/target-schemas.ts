@@ -22,7 +22,8 @@ export const addTargetBody = Type.Object({
   url: Type.String({ minLength: 1, maxLength: 2048, description: 'the origin http(s)://host:port (no path, query or credentials)' }),
   id: Type.Optional(Type.String({ pattern: TARGET_ID_PATTERN, description: 'default: COLOR-HOST:PORT, e.g. blue-10.0.0.21:3000' })),
   mode: Type.Optional(Type.Enum(['enabled', 'disabled'], { description: 'disabled: in the pool, but no traffic until enabled (default enabled)' })),
-  reason: Type.String({ minLength: 1, maxLength: 500, description: 'why, recorded in the history' })
+  reason: Type.String({ minLength: 1, maxLength: 500, description: 'why, recorded in the history' }),
+  force: Type.Optional(Type.Boolean({ description: 'write even while a live instance runs a release without target pools (see SWY_ERR_FLEET_MIXED)' }))
 }, { additionalProperties: false })
 /** The body of POST /targets/:color. */
 export type AddTargetBody = Static<typeof addTargetBody>
@@ -39,13 +40,13 @@ export const removeTargetParams = Type.Object({
 /** DELETE /targets/:color/:target query: force and reason may come here too (DELETE bodies are often dropped by clients). */
 export const removeTargetQuery = Type.Object({
   wait: Type.Optional(wait),
-  force: Type.Optional(Type.Enum(['true', 'false'], { description: 'remove even the last usable target of a color that has traffic' })),
+  force: Type.Optional(Type.Enum(['true', 'false'], { description: 'remove even the last usable target of a color that has traffic, or while a live instance runs a release without target pools' })),
   reason: Type.Optional(reason)
 }, { additionalProperties: false })
 
 /** DELETE /targets/:color/:target body (optional). */
 export const removeTargetBody = NullableObject(Type.Object({
-  force: Type.Optional(Type.Boolean({ description: 'remove even the last usable target of a color that has traffic' })),
+  force: Type.Optional(Type.Boolean({ description: 'remove even the last usable target of a color that has traffic, or while a live instance runs a release without target pools' })),
   reason: Type.Optional(reason)
 }, { additionalProperties: false }))
 

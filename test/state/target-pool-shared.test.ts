@@ -6,6 +6,7 @@ import { pino } from 'pino'
 import { validateConfig, type LoadedConfig } from '../../src/config/load-config.js'
 import { FileStore } from '../../src/state/file-store.js'
 import { readState } from '../../src/state/stored-state.js'
+import { RedisStore, type RedisStoreConfig } from '../../src/state/redis-store.js'
 import { startRedis } from '../helpers/redis.js'
 import { PREVIOUS_RELEASE, restorePreviousRelease } from '../helpers/store-fixtures.js'
 import { adminCall, send, startTestSwitchyard, startUpstream, testConfig, until, type Upstream } from '../helpers/services.js'
@@ -115,7 +116,9 @@ for (const kind of ['redis', 'file'] as const) {
     t.same((await targetsOf(sy.adminUrl)).map((x) => [x.color, x.id, x.mode, x.source]), [
       ['blue', 'b1', 'draining', 'config'], ['blue', 'b2', 'enabled', 'config'], ['green', 'g1', 'enabled', 'config'], ['green', 'g2', 'disabled', 'config']
     ], 'the config\'s targets, with the stored modes')
-    const add = await adminCall(sy.adminUrl, 'POST', '/targets/blue', { url: extra.url, id: 'b3', reason: 'after the upgrade' })
+    // The fixture's heartbeat of the previous release is live: the write is forced (the
+    // SWY_ERR_FLEET_MIXED guard has its own test below).
+    const add = await adminCall(sy.adminUrl, 'POST', '/targets/blue', { url: extra.url, id: 'b3', reason: 'after the upgrade', force: true })
     t.equal(add.status, 201)
     const stored = await load()
     t.equal(stored?.version, 8)
@@ -168,4 +171,37 @@ t.test('rolling upgrade onto new addresses across two instances on Redis, two cl
   t.equal(failures.length, 0, `0 failed requests out of ${sent}: ${failures.slice(0, 3).join('; ')}`)
   t.ok(news.every((n) => n.seen.length > 0), 'every new address took traffic')
   for (const sy of [a, b]) await until('both instances to list only the three new addresses', async () => JSON.stringify((await targetsOf(sy.adminUrl)).filter((x) => x.color === 'blue').map((x) => x.url)) === JSON.stringify(news.map((n) => n.url)))
+})
+
+t.test('while an instance of a release without target pools is live, pool writes answer 409 SWY_ERR_FLEET_MIXED unless forced', async (t) => {
+  const redis = await startRedis(t)
+  const dir = t.testdir()
+  const blue = await startUpstream(t, 'blue')
+  const green = await startUpstream(t, 'green')
+  const added = await startUpstream(t, 'blue')
+  const a = await startTestSwitchyard(t, testConfig([blue, green], redisStore(redis.url, dir, 'a')))
+  const config = validateConfig({ colors: { blue: { targets: [blue.url] } }, store: { kind: 'redis', url: redis.url, lastKnownPath: join(dir, 'old-lk.json') } }, {}).config.store as RedisStoreConfig
+  const old = new RedisStore(config)
+  t.teardown(() => old.close())
+  await old.connect()
+  // What the previous release heartbeats: no in-flight counts.
+  await old.heartbeat({ id: 'old-release', appliedVersion: a.switchboard.state.version, appliedAt: Date.now(), at: Date.now() }, 600_000)
+  const before = a.switchboard.state.version
+
+  const refused = await adminCall(a.adminUrl, 'POST', '/targets/blue', { url: added.url, id: 'blue-new', reason: 'scale out' })
+  t.equal(refused.status, 409, refused.body)
+  t.match(refused.json, { error: 'SWY_ERR_FLEET_MIXED', message: /old-release/ })
+  t.equal(a.switchboard.state.version, before, 'nothing was written')
+
+  const forced = await adminCall(a.adminUrl, 'POST', '/targets/blue', { url: added.url, id: 'blue-new', reason: 'scale out', force: true })
+  t.equal(forced.status, 201, forced.body)
+  const refusedRemove = await adminCall(a.adminUrl, 'DELETE', `/targets/blue/${encodeURIComponent(blue.url)}?force=false`, { reason: 'old one out' })
+  t.equal(refusedRemove.status, 409)
+  t.match(refusedRemove.json, { error: 'SWY_ERR_FLEET_MIXED' })
+  t.equal(a.switchboard.state.version, before + 1, 'only the forced write was written')
+  // The older instance stops (its last heartbeat expires at once).
+  await old.heartbeat({ id: 'old-release', appliedVersion: a.switchboard.state.version, appliedAt: Date.now(), at: Date.now() }, 1)
+  await until('the older instance to leave GET /instances', async () => !JSON.stringify((await adminCall(a.adminUrl, 'GET', '/instances')).json).includes('old-release'))
+  const removed = await adminCall(a.adminUrl, 'DELETE', '/targets/blue/blue-new', { reason: 'back' })
+  t.equal(removed.status, 200, `once the older instance is gone, no force is needed: ${removed.body}`)
 })
