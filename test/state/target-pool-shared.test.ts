@@ -7,9 +7,13 @@ import { validateConfig, type LoadedConfig } from '../../src/config/load-config.
 import { FileStore } from '../../src/state/file-store.js'
 import { readState } from '../../src/state/stored-state.js'
 import { RedisStore, type RedisStoreConfig } from '../../src/state/redis-store.js'
+import { runCli } from '../helpers/process.js'
 import { startRedis } from '../helpers/redis.js'
 import { PREVIOUS_RELEASE, restorePreviousRelease } from '../helpers/store-fixtures.js'
 import { adminCall, send, startTestSwitchyard, startUpstream, testConfig, until, type Upstream } from '../helpers/services.js'
+
+// Two CLI children (node + tsx start each) in one test: seconds each on a machine whose cores are busy.
+t.setTimeout(10 * 60_000)
 
 interface TargetJson { color: string, id: string, url: string, mode: string, source: string }
 interface StateJson { version: number, pool?: Readonly<Record<string, ReadonlyArray<{ id: string, url: string }>>> | undefined }
@@ -193,8 +197,12 @@ t.test('while an instance of a release without target pools is live, pool writes
   t.match(refused.json, { error: 'SWY_ERR_FLEET_MIXED', message: /old-release/ })
   t.equal(a.switchboard.state.version, before, 'nothing was written')
 
-  const forced = await adminCall(a.adminUrl, 'POST', '/targets/blue', { url: added.url, id: 'blue-new', reason: 'scale out', force: true })
-  t.equal(forced.status, 201, forced.body)
+  const env = { SWITCHYARD_ADMIN_URL: a.adminUrl }
+  const cliRefused = await runCli(t, ['targets', 'add', 'blue', added.url, '--id', 'blue-new', '--reason', 'scale out'], env)
+  t.equal(cliRefused.code, 1, 'the CLI exits 1 on the refusal')
+  t.match(cliRefused.stderr, /SWY_ERR_FLEET_MIXED/)
+  const forced = await runCli(t, ['targets', 'add', 'blue', added.url, '--id', 'blue-new', '--reason', 'scale out', '--force'], env)
+  t.equal(forced.code, 0, `switchyard targets add --force writes anyway: ${forced.stderr}`)
   const refusedRemove = await adminCall(a.adminUrl, 'DELETE', `/targets/blue/${encodeURIComponent(blue.url)}?force=false`, { reason: 'old one out' })
   t.equal(refusedRemove.status, 409)
   t.match(refusedRemove.json, { error: 'SWY_ERR_FLEET_MIXED' })

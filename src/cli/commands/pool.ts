@@ -26,11 +26,12 @@ export const add: Command = {
   spec: {
     name: 'targets add',
     summary: "add a target to a color's pool, on every instance (a versioned write)",
-    usage: ['targets add COLOR URL --reason TEXT [--id ID] [--disabled] [--wait[=MS]]'],
+    usage: ['targets add COLOR URL --reason TEXT [--id ID] [--disabled] [--wait[=MS]] [--force]'],
     options: [
       REASON,
       { name: 'id', type: 'string', value: 'ID', description: 'its id (default COLOR-HOST:PORT, e.g. blue-10.0.0.21:3000)' },
       { name: 'disabled', type: 'boolean', description: 'add it without traffic (enable it later with switchyard enable)' },
+      { name: 'force', type: 'boolean', description: 'add it even while an instance of an older release is live (else 409 SWY_ERR_FLEET_MIXED: a state that instance writes would drop the pool)' },
       IF_MATCH,
       { name: 'wait', type: 'string', value: 'MS', bare: String(DEFAULT_WAIT_MS), description: `wait until every live instance has it (default ${DEFAULT_WAIT_MS / 1000}s, at most 60s); exit 4 if some lag` },
       ...CLIENT_OPTIONS
@@ -45,7 +46,7 @@ export const add: Command = {
     if (reason === undefined || reason === '') throw usageError('targets add: --reason TEXT is required (it is recorded in the history)')
     const s = writeSettings(p)
     const id = str(p, 'id')
-    const body = { url, reason, ...(id === undefined ? {} : { id }), ...(flag(p, 'disabled') ? { mode: 'disabled' } : {}) }
+    const body = { url, reason, ...(id === undefined ? {} : { id }), ...(flag(p, 'disabled') ? { mode: 'disabled' } : {}), ...(flag(p, 'force') ? { force: true } : {}) }
     const a = await clientFor(p, ctx).call({ method: 'POST', path: `/targets/${encodeURIComponent(color)}${waitQuery(s.waitMs)}`, body, headers: writeHeaders(s), ...(s.waitMs === undefined ? {} : { waitMs: s.waitMs }) })
     const target = asRecord(asRecord(a.json).target)
     if (wantsJson(p)) ctx.out(jsonText(a.json))
@@ -68,11 +69,11 @@ export const remove: Command = {
       REASON,
       IF_MATCH,
       { name: 'wait', type: 'string', value: 'MS', bare: String(DEFAULT_WAIT_MS), description: `wait until every live instance applied it and TARGET has no request in flight (default ${DEFAULT_WAIT_MS / 1000}s, at most 60s); exit 4 if not in time` },
-      { name: 'force', type: 'boolean', description: 'remove it even if it is the last usable target of a color that has traffic' },
+      { name: 'force', type: 'boolean', description: 'remove it even if it is the last usable target of a color that has traffic, or while an instance of an older release is live' },
       ...CLIENT_OPTIONS
     ],
     positionals: { min: 2, max: 2, names: ['COLOR', 'TARGET (its id or URL; see switchyard targets)'] },
-    notes: ['Without --force, the last usable target of a color with weight > 0 is refused (409 SWY_ERR_TARGET_LAST_USABLE, exit 1).'],
+    notes: ['Without --force, the last usable target of a color with weight > 0 is refused (409 SWY_ERR_TARGET_LAST_USABLE, exit 1), and so is any removal while an instance of an older switchyard release is live (409 SWY_ERR_FLEET_MIXED: a state it writes would drop the pool).'],
     examples: ['targets remove blue 10.0.0.11:3000 --wait=2m --reason "rolling upgrade: v1 instance 1 out"']
   } satisfies CommandSpec,
   run: async (p, ctx) => {
