@@ -3,7 +3,7 @@
  * real Redis, real upstreams holding requests open, drains issued on the other instance.
  */
 import { join } from 'node:path'
-import t from 'tap'
+import t, { type Test } from 'tap'
 import type { Running } from '../../src/app.js'
 import { validateConfig } from '../../src/config/load-config.js'
 import { checkInstanceInfo } from '../../src/state/stored-state.js'
@@ -25,6 +25,23 @@ async function instance (t: Teardown, ups: readonly Upstream[], url: string, dir
   return await startTestSwitchyard(t, testConfig(ups, { ...redisStore(url, dir, name, extra), ...top }))
 }
 
+/**
+ * Two instances on a fresh Redis in front of a blue target that holds every request until
+ * `held` opens (and a green one): A (with `aExtra` store settings) and B. `id` is the blue
+ * target's id.
+ */
+async function heldFleet (t: Test, aExtra: Record<string, unknown> = {}): Promise<{ held: ReturnType<typeof gate>, slow: Upstream, green: Upstream, a: Running, b: Running, id: string }> {
+  const redis = await startRedis(t)
+  const dir = t.testdir()
+  const held = gate()
+  t.teardown(held.open)
+  const slow = await startUpstream(t, 'blue', { holdUntil: held.opened })
+  const green = await startUpstream(t, 'green')
+  const a = await instance(t, [slow, green], redis.url, dir, 'a', aExtra)
+  const b = await instance(t, [slow, green], redis.url, dir, 'b')
+  return { held, slow, green, a, b, id: `127.0.0.1:${slow.port}` }
+}
+
 async function row (adminUrl: string, color: string, id: string): Promise<TargetRow | undefined> {
   const a = await adminCall(adminUrl, 'GET', '/targets')
   return (a.json as { targets: TargetRow[] }).targets.find((r) => r.color === color && r.id === id)
@@ -37,17 +54,9 @@ function drainOf (a: Answer): DrainTarget {
 const drainPath = (id: string, waitMs: number): string => `/targets/blue/${encodeURIComponent(id)}/drain?wait=${waitMs}`
 
 t.test('requests held open on A: a drain issued on B waits for them (202 naming A while they last, 200 once they end); GET /targets totals', async (t) => {
-  const redis = await startRedis(t)
-  const dir = t.testdir()
-  const held = gate()
-  t.teardown(held.open)
-  const slow = await startUpstream(t, 'blue', { holdUntil: held.opened })
-  const green = await startUpstream(t, 'green')
   // A beats (and re-reads the store, which beats too) once a minute: only the beat on a
   // change of a draining target's count can tell B in time that its requests ended.
-  const a = await instance(t, [slow, green], redis.url, dir, 'a', { heartbeatMs: 60_000, instanceTtlMs: 120_000, resyncIntervalMs: 600_000 })
-  const b = await instance(t, [slow, green], redis.url, dir, 'b')
-  const id = `127.0.0.1:${slow.port}`
+  const { held, slow, a, b, id } = await heldFleet(t, { heartbeatMs: 60_000, instanceTtlMs: 120_000, resyncIntervalMs: 600_000 })
   const requests = [send(a.proxyUrl + '/'), send(a.proxyUrl + '/')]
   await until('two requests through A held at the slow target', () => slow.seen.length === 2)
   const onA = await row(a.adminUrl, 'blue', id)
@@ -80,15 +89,7 @@ t.test('requests held open on A: a drain issued on B waits for them (202 naming 
 })
 
 t.test('GET /targets: this instance\'s count and the total over live instances', async (t) => {
-  const redis = await startRedis(t)
-  const dir = t.testdir()
-  const held = gate()
-  t.teardown(held.open)
-  const slow = await startUpstream(t, 'blue', { holdUntil: held.opened })
-  const green = await startUpstream(t, 'green')
-  const a = await instance(t, [slow, green], redis.url, dir, 'a')
-  const b = await instance(t, [slow, green], redis.url, dir, 'b')
-  const id = `127.0.0.1:${slow.port}`
+  const { held, slow, green, a, b, id } = await heldFleet(t)
   const requests = [send(a.proxyUrl + '/'), send(a.proxyUrl + '/'), send(b.proxyUrl + '/')]
   await until('three requests held at the slow target', () => slow.seen.length === 3)
   // An enabled target's count is published with each heartbeat (every 100 ms here).
@@ -106,15 +107,7 @@ t.test('GET /targets: this instance\'s count and the total over live instances',
 })
 
 t.test('switchyard drain --wait counts the requests in flight on every live instance', async (t) => {
-  const redis = await startRedis(t)
-  const dir = t.testdir()
-  const held = gate()
-  t.teardown(held.open)
-  const slow = await startUpstream(t, 'blue', { holdUntil: held.opened })
-  const green = await startUpstream(t, 'green')
-  const a = await instance(t, [slow, green], redis.url, dir, 'a')
-  const b = await instance(t, [slow, green], redis.url, dir, 'b')
-  const id = `127.0.0.1:${slow.port}`
+  const { held, a, b, id } = await heldFleet(t)
   const request = send(a.proxyUrl + '/')
   await until('B to see A\'s request', async () => (await row(b.adminUrl, 'blue', id))?.inFlightAll === 1)
   const env = { SWITCHYARD_ADMIN_URL: b.adminUrl }
@@ -129,15 +122,7 @@ t.test('switchyard drain --wait counts the requests in flight on every live inst
 })
 
 t.test('an instance that stops heartbeating stops counting', async (t) => {
-  const redis = await startRedis(t)
-  const dir = t.testdir()
-  const held = gate()
-  t.teardown(held.open)
-  const slow = await startUpstream(t, 'blue', { holdUntil: held.opened })
-  const green = await startUpstream(t, 'green')
-  const a = await instance(t, [slow, green], redis.url, dir, 'a', { instanceTtlMs: 500 })
-  const b = await instance(t, [slow, green], redis.url, dir, 'b')
-  const id = `127.0.0.1:${slow.port}`
+  const { held, slow, a, b, id } = await heldFleet(t, { instanceTtlMs: 500 })
   const request = send(a.proxyUrl + '/')
   await until('a request through A held at the slow target', () => slow.seen.length === 1)
   await until('B to see A\'s request', async () => (await row(b.adminUrl, 'blue', id))?.inFlightByInstance?.a === 1)
