@@ -19,7 +19,7 @@ import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboar
 import { adminFailure, problemCode, sendError, type FailureLike } from './admin-errors.js'
 import { adminIndex, adminIndexHtml, prefersHtml } from './admin-index.js'
 import { AdminAuth, type Principal } from './auth.js'
-import { DrainWatch, withFleetInFlight } from './drain-wait.js'
+import { drainAnswer, DrainWatch, withFleetInFlight } from './drain-wait.js'
 import { registerOpenApi } from './openapi.js'
 import { ADMIN_ROUTE_SCHEMAS, type WriteQuery } from './schemas.js'
 import { historyView, stateView } from './state-view.js'
@@ -294,7 +294,7 @@ export async function buildAdminServer (deps: AdminDeps): Promise<FastifyInstanc
     // Wait until no live instance has a request in flight to the target (drain-wait.ts).
     const o = await drains.waitDrained(color, id, Number(request.query.wait), done.state.version)
     void reply.code(o.drained ? 200 : 202)
-    return { ...body, target: { color, id, mode, inFlight: deps.targets.inFlight(color, id), inFlightAll: o.inFlightAll, drained: o.drained, pending: o.pending, notReporting: o.notReporting } }
+    return { ...body, target: { color, id, mode, ...drainAnswer(o, deps.targets.inFlight(color, id)) } }
   })
 
   api.post('/rollback', { schema: ADMIN_ROUTE_SCHEMAS['POST /rollback'] }, async (request, reply) =>

@@ -49,6 +49,11 @@ export interface PendingInstance {
   readonly waitingFor: 'requests' | 'version'
 }
 
+/** What a drain's or a removal's answer says of the wait: this instance's count, then the fleet's outcome. */
+export function drainAnswer (o: DrainOutcome, inFlightHere: number): { inFlight: number, inFlightAll: number, drained: boolean, pending: readonly PendingInstance[], notReporting: readonly string[] } {
+  return { inFlight: inFlightHere, inFlightAll: o.inFlightAll, drained: o.drained, pending: o.pending, notReporting: o.notReporting }
+}
+
 /** The answer of a drain wait. */
 export interface DrainOutcome {
   /** True when every live instance routes by `version` or newer and has nothing in flight to the target. */

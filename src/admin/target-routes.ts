@@ -12,7 +12,7 @@ import { addTarget, removeTarget } from '../routing/routing-state.js'
 import { weightOf } from '../routing/weights.js'
 import type { ChangeSuccess, Switchboard, Transition } from '../state/switchboard.js'
 import { sendError } from './admin-errors.js'
-import type { DrainOutcome } from './drain-wait.js'
+import { drainAnswer, type DrainOutcome } from './drain-wait.js'
 import type { TargetAdmin } from './admin-server.js'
 import { TARGET_ROUTE_SCHEMAS } from './target-schemas.js'
 
@@ -97,6 +97,6 @@ export function registerTargetRoutes (server: FastifyInstance, deps: TargetRoute
     const o = await deps.waitDrained(color, entry.id, Number(wait), done.state.version)
     const { body, converged } = await deps.propagated(reply, done, String(Math.max(0, Number(wait) - (Date.now() - started))))
     void reply.code(converged && o.drained ? 200 : 202)
-    return { ...body, target: { ...removed, inFlight: deps.targets.inFlight(color, entry.id), inFlightAll: o.inFlightAll, drained: o.drained, pending: o.pending, notReporting: o.notReporting } }
+    return { ...body, target: { ...removed, ...drainAnswer(o, deps.targets.inFlight(color, entry.id)) } }
   })
 }
